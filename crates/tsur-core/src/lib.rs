@@ -1,0 +1,18 @@
+//! tsur-core: the domain of a Regional Management Centre without UI or HTTP.
+//!
+//! - [`domain`]: appeals, statuses and their lifecycle, answers, ratings, problems;
+//! - [`pack`]: the region pack (municipalities, taxonomy, organisations, rules, calendar);
+//! - [`calendar`] and [`deadline`]: working days and statutory deadlines on local days;
+//! - [`store`]: the local SQLite replica with embedded migrations;
+//! - [`stats`]: counts for the CLI and the first window;
+//! - [`demo`]: the deterministic demo-region generator;
+//! - [`clock`]: time that tests can fix.
+
+pub mod calendar;
+pub mod clock;
+pub mod deadline;
+pub mod demo;
+pub mod domain;
+pub mod pack;
+pub mod stats;
+pub mod store;

@@ -1,0 +1,758 @@
+//! The region pack: everything region-specific as data (PRODUCT §2).
+//!
+//! A pack is a directory of CSV and TOML files (see `data/regions/chelyabinsk/README.md`). It is
+//! loaded and validated at start; a broken pack fails with the file, the line and the reason, and
+//! nothing is half-loaded.
+
+use crate::calendar::{CalendarDay, DayKind, WorkCalendar};
+use crate::deadline::{ClockKind, DeadlineEngine, DeadlineRule};
+use crate::domain::{BlockCode, GeoPoint, MunicipalityCode, OrganisationCode, Regime, TopicCode};
+use chrono::{Datelike, FixedOffset, NaiveDate, Weekday};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The files of a pack, in the order they are loaded and hashed.
+pub const PACK_FILES: &[&str] = &[
+    "region.toml",
+    "municipalities.csv",
+    "settlements.csv",
+    "taxonomy.toml",
+    "organisations.csv",
+    "deadlines.toml",
+    "kpi.toml",
+    "calendar.csv",
+];
+
+/// Why a pack failed to load: the file, the line (when one is to blame) and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PackError {
+    pub file: PathBuf,
+    pub line: Option<u64>,
+    pub reason: String,
+}
+
+impl fmt::Display for PackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(
+                f,
+                "пакет региона: {}, строка {}: {}",
+                self.file.display(),
+                line,
+                self.reason
+            ),
+            None => write!(f, "пакет региона: {}: {}", self.file.display(), self.reason),
+        }
+    }
+}
+
+/// The region's identity, time zone, bounds and SLA settings (`region.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionInfo {
+    pub id: String,
+    pub name: String,
+    /// IANA name, for people; the engine uses `utc_offset_hours`.
+    pub timezone: String,
+    pub utc_offset_hours: i32,
+    pub bbox: BoundingBox,
+    pub centre: GeoPoint,
+    pub at_risk_window_hours: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundingBox {
+    pub min_lat: f64,
+    pub max_lat: f64,
+    pub min_lon: f64,
+    pub max_lon: f64,
+}
+
+impl BoundingBox {
+    pub fn contains(&self, lat: f64, lon: f64) -> bool {
+        (self.min_lat..=self.max_lat).contains(&lat) && (self.min_lon..=self.max_lon).contains(&lon)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Municipality {
+    pub code: MunicipalityCode,
+    pub name: String,
+    pub short_name: String,
+    /// city_okrug, municipal_okrug, municipal_district… — data, not code.
+    pub kind: String,
+    pub admin_centre: String,
+    pub point: GeoPoint,
+    pub population: u32,
+    /// `oktmo` when the code is the OKTMO code, `tsur` when it is the pack's own stable code.
+    pub code_source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settlement {
+    pub municipality: MunicipalityCode,
+    pub name: String,
+    pub kind: String,
+    pub point: GeoPoint,
+    pub population: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Topic {
+    pub code: TopicCode,
+    pub name: String,
+    pub keywords: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Block {
+    pub code: BlockCode,
+    /// The short name shown everywhere and used as the JSON key, e.g. "ЖКХ".
+    pub name: String,
+    pub full_name: String,
+    pub topics: Vec<Topic>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub code: OrganisationCode,
+    pub name: String,
+    pub kind: String,
+    /// `None` for bodies that cover every block (municipal administrations).
+    pub block: Option<BlockCode>,
+    /// `None` for regional bodies.
+    pub municipality: Option<MunicipalityCode>,
+    /// An invented name, for the demo region only.
+    pub demo: bool,
+}
+
+/// Whether a KPI should be at least or at most its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetDirection {
+    AtLeast,
+    AtMost,
+}
+
+/// A KPI's target (`kpi.toml`); the indicators themselves are computed by the analytics engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KpiTarget {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub target: f64,
+    pub direction: TargetDirection,
+    #[serde(default)]
+    pub regime: Option<Regime>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A loaded, validated region pack.
+#[derive(Debug, Clone)]
+pub struct RegionPack {
+    pub dir: PathBuf,
+    pub region: RegionInfo,
+    pub municipalities: Vec<Municipality>,
+    pub settlements: Vec<Settlement>,
+    pub blocks: Vec<Block>,
+    pub organisations: Vec<Organisation>,
+    pub deadline_rules: Vec<DeadlineRule>,
+    pub kpi_targets: Vec<KpiTarget>,
+    pub calendar: WorkCalendar,
+    /// SHA-256 of the pack's files, so clients can tell whether they compute with the same rules.
+    pub version_hash: String,
+}
+
+impl RegionPack {
+    /// The Chelyabinsk pack shipped in the repository (for tests, tools and the default app).
+    pub fn bundled_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/regions/chelyabinsk")
+    }
+
+    /// Loads and validates a pack directory.
+    pub fn load(dir: impl AsRef<Path>) -> Result<RegionPack, PackError> {
+        let dir = dir.as_ref().to_path_buf();
+        let mut hasher = Sha256::new();
+        let mut texts = HashMap::new();
+        for name in PACK_FILES {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path).map_err(|e| PackError {
+                file: path.clone(),
+                line: None,
+                reason: format!("не удалось прочитать файл: {e}"),
+            })?;
+            hasher.update(name.as_bytes());
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes);
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count() as u64;
+                PackError {
+                    file: path.clone(),
+                    line: Some(line),
+                    reason: "файл не в кодировке UTF-8 (возможно, cp1251): пересохраните его в UTF-8"
+                        .into(),
+                }
+            })?;
+            texts.insert(*name, (path, text));
+        }
+        let file = |name: &str| -> (&Path, &str) {
+            let (path, text) = &texts[name];
+            (path.as_path(), text.as_str())
+        };
+
+        let (path, text) = file("region.toml");
+        let region: RegionInfo = parse_toml(path, text)?;
+        validate_region(path, &region)?;
+        let offset = FixedOffset::east_opt(region.utc_offset_hours * 3600).ok_or_else(|| {
+            err(
+                path,
+                None,
+                format!("недопустимое смещение UTC: {}", region.utc_offset_hours),
+            )
+        })?;
+
+        let (path, text) = file("municipalities.csv");
+        let municipalities = load_municipalities(path, text, &region.bbox)?;
+        let municipality_codes: HashSet<&str> =
+            municipalities.iter().map(|m| m.code.as_str()).collect();
+
+        let (path, text) = file("settlements.csv");
+        let settlements = load_settlements(path, text, &region.bbox, &municipality_codes)?;
+
+        let (path, text) = file("taxonomy.toml");
+        let blocks = load_taxonomy(path, text)?;
+        let block_codes: HashSet<&str> = blocks.iter().map(|b| b.code.as_str()).collect();
+
+        let (path, text) = file("organisations.csv");
+        let organisations = load_organisations(path, text, &block_codes, &municipality_codes)?;
+
+        let (path, text) = file("deadlines.toml");
+        let deadline_rules = load_deadlines(path, text)?;
+
+        let (path, text) = file("kpi.toml");
+        let kpi_targets = load_kpi(path, text)?;
+
+        let (path, text) = file("calendar.csv");
+        let calendar = load_calendar(path, text)?;
+        let _ = offset;
+
+        let version_hash = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(RegionPack {
+            dir,
+            region,
+            municipalities,
+            settlements,
+            blocks,
+            organisations,
+            deadline_rules,
+            kpi_targets,
+            calendar,
+            version_hash,
+        })
+    }
+
+    /// The region's local time offset.
+    pub fn offset(&self) -> FixedOffset {
+        FixedOffset::east_opt(self.region.utc_offset_hours * 3600)
+            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
+    }
+
+    /// A deadline engine with this pack's rules and calendar.
+    pub fn deadline_engine(&self) -> DeadlineEngine {
+        DeadlineEngine {
+            rules: self.deadline_rules.clone(),
+            calendar: self.calendar.clone(),
+            offset: self.offset(),
+            at_risk_window_hours: self.region.at_risk_window_hours,
+        }
+    }
+
+    pub fn block(&self, code: &str) -> Option<&Block> {
+        self.blocks.iter().find(|b| b.code.as_str() == code)
+    }
+
+    /// The block a topic belongs to, with the topic.
+    pub fn topic(&self, code: &str) -> Option<(&Block, &Topic)> {
+        self.blocks.iter().find_map(|b| {
+            b.topics
+                .iter()
+                .find(|t| t.code.as_str() == code)
+                .map(|t| (b, t))
+        })
+    }
+
+    pub fn municipality(&self, code: &str) -> Option<&Municipality> {
+        self.municipalities.iter().find(|m| m.code.as_str() == code)
+    }
+
+    pub fn organisation(&self, code: &str) -> Option<&Organisation> {
+        self.organisations.iter().find(|o| o.code.as_str() == code)
+    }
+}
+
+fn err(path: &Path, line: Option<u64>, reason: impl Into<String>) -> PackError {
+    PackError {
+        file: path.to_path_buf(),
+        line,
+        reason: reason.into(),
+    }
+}
+
+fn line_of_offset(text: &str, offset: usize) -> u64 {
+    1 + text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64
+}
+
+fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, PackError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of_offset(text, s.start));
+        err(path, line, e.message().to_string())
+    })
+}
+
+fn validate_region(path: &Path, region: &RegionInfo) -> Result<(), PackError> {
+    let b = &region.bbox;
+    let valid = b.min_lat < b.max_lat
+        && b.min_lon < b.max_lon
+        && (-90.0..=90.0).contains(&b.min_lat)
+        && (-90.0..=90.0).contains(&b.max_lat)
+        && (-180.0..=180.0).contains(&b.min_lon)
+        && (-180.0..=180.0).contains(&b.max_lon);
+    if !valid {
+        return Err(err(path, None, "границы региона (bbox) заданы неверно"));
+    }
+    if !b.contains(region.centre.lat, region.centre.lon) {
+        return Err(err(path, None, "центр региона вне его границ (bbox)"));
+    }
+    Ok(())
+}
+
+/// Reads a CSV file with a header (lines starting with `#` are comments) into rows of strings,
+/// after checking that every required column is present. Each row comes with its line number.
+struct CsvTable {
+    columns: HashMap<String, usize>,
+    rows: Vec<(u64, Vec<String>)>,
+}
+
+impl CsvTable {
+    fn read(path: &Path, text: &str, required: &[&str]) -> Result<CsvTable, PackError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .comment(Some(b'#'))
+            .trim(csv::Trim::All)
+            .flexible(false)
+            .from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| err(path, e.position().map(|p| p.line()), e.to_string()))?
+            .clone();
+        let header_line = reader.position().line().max(1);
+        let columns: HashMap<String, usize> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.to_string(), i))
+            .collect();
+        for column in required {
+            if !columns.contains_key(*column) {
+                return Err(err(
+                    path,
+                    Some(header_line),
+                    format!("нет столбца «{column}» (столбцы: {})", headers.iter().collect::<Vec<_>>().join(", ")),
+                ));
+            }
+        }
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map(|p| p.line());
+                let reason = match e.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => format!("ожидалось {expected_len} полей, найдено {len}"),
+                    _ => e.to_string(),
+                };
+                err(path, line, reason)
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            rows.push((line, record.iter().map(str::to_string).collect()));
+        }
+        Ok(CsvTable { columns, rows })
+    }
+}
+
+/// One row of a CSV table with accessors that report the file and line on bad values.
+struct Row<'a> {
+    path: &'a Path,
+    line: u64,
+    columns: &'a HashMap<String, usize>,
+    values: &'a [String],
+}
+
+impl<'a> Row<'a> {
+    fn str(&self, column: &str) -> &'a str {
+        self.columns
+            .get(column)
+            .and_then(|i| self.values.get(*i))
+            .map_or("", String::as_str)
+    }
+
+    fn required(&self, column: &str) -> Result<&'a str, PackError> {
+        let value = self.str(column);
+        if value.is_empty() {
+            Err(self.error(format!("пустое значение в столбце «{column}»")))
+        } else {
+            Ok(value)
+        }
+    }
+
+    fn optional(&self, column: &str) -> Option<&'a str> {
+        Some(self.str(column)).filter(|v| !v.is_empty())
+    }
+
+    fn number<T: std::str::FromStr>(&self, column: &str) -> Result<T, PackError> {
+        let value = self.required(column)?;
+        value
+            .parse()
+            .map_err(|_| self.error(format!("«{value}» в столбце «{column}» — не число")))
+    }
+
+    fn point(&self, bbox: &BoundingBox) -> Result<GeoPoint, PackError> {
+        let lat: f64 = self.number("lat")?;
+        let lon: f64 = self.number("lon")?;
+        if !lat.is_finite() || !lon.is_finite() || !bbox.contains(lat, lon) {
+            return Err(self.error(format!(
+                "точка ({lat}, {lon}) вне границ региона: широта {}..{}, долгота {}..{}",
+                bbox.min_lat, bbox.max_lat, bbox.min_lon, bbox.max_lon
+            )));
+        }
+        Ok(GeoPoint { lat, lon })
+    }
+
+    fn error(&self, reason: impl Into<String>) -> PackError {
+        err(self.path, Some(self.line), reason)
+    }
+}
+
+impl CsvTable {
+    fn rows<'a>(&'a self, path: &'a Path) -> impl Iterator<Item = Row<'a>> + 'a {
+        self.rows.iter().map(move |(line, values)| Row {
+            path,
+            line: *line,
+            columns: &self.columns,
+            values,
+        })
+    }
+}
+
+fn load_municipalities(
+    path: &Path,
+    text: &str,
+    bbox: &BoundingBox,
+) -> Result<Vec<Municipality>, PackError> {
+    let table = CsvTable::read(
+        path,
+        text,
+        &[
+            "code",
+            "name",
+            "short_name",
+            "type",
+            "admin_centre",
+            "lat",
+            "lon",
+            "population",
+            "code_source",
+        ],
+    )?;
+    let mut seen_codes = HashSet::new();
+    let mut seen_names = HashSet::new();
+    let mut out = Vec::new();
+    for row in table.rows(path) {
+        let code = row.required("code")?;
+        if !seen_codes.insert(code.to_string()) {
+            return Err(row.error(format!("код муниципалитета «{code}» повторяется")));
+        }
+        let name = row.required("name")?;
+        if !seen_names.insert(name.to_string()) {
+            return Err(row.error(format!("муниципалитет «{name}» повторяется")));
+        }
+        let code_source = row.required("code_source")?;
+        if !matches!(code_source, "oktmo" | "tsur") {
+            return Err(row.error(format!(
+                "code_source должен быть oktmo или tsur, а не «{code_source}»"
+            )));
+        }
+        out.push(Municipality {
+            code: MunicipalityCode::new(code),
+            name: name.to_string(),
+            short_name: row.required("short_name")?.to_string(),
+            kind: row.required("type")?.to_string(),
+            admin_centre: row.required("admin_centre")?.to_string(),
+            point: row.point(bbox)?,
+            population: row.number("population")?,
+            code_source: code_source.to_string(),
+        });
+    }
+    if out.is_empty() {
+        return Err(err(path, None, "нет ни одного муниципалитета"));
+    }
+    Ok(out)
+}
+
+fn load_settlements(
+    path: &Path,
+    text: &str,
+    bbox: &BoundingBox,
+    municipalities: &HashSet<&str>,
+) -> Result<Vec<Settlement>, PackError> {
+    let table = CsvTable::read(
+        path,
+        text,
+        &["municipality_code", "name", "kind", "lat", "lon", "population"],
+    )?;
+    let mut out = Vec::new();
+    for row in table.rows(path) {
+        let municipality = row.required("municipality_code")?;
+        if !municipalities.contains(municipality) {
+            return Err(row.error(format!("неизвестный муниципалитет «{municipality}»")));
+        }
+        out.push(Settlement {
+            municipality: MunicipalityCode::new(municipality),
+            name: row.required("name")?.to_string(),
+            kind: row.required("kind")?.to_string(),
+            point: row.point(bbox)?,
+            population: row.number("population")?,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaxonomyFile {
+    blocks: Vec<toml::Spanned<BlockEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlockEntry {
+    code: String,
+    name: String,
+    full_name: String,
+    topics: Vec<toml::Spanned<TopicEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopicEntry {
+    code: String,
+    name: String,
+    keywords: Vec<String>,
+}
+
+fn load_taxonomy(path: &Path, text: &str) -> Result<Vec<Block>, PackError> {
+    let file: TaxonomyFile = parse_toml(path, text)?;
+    let mut block_codes = HashSet::new();
+    let mut block_names = HashSet::new();
+    let mut topic_codes = HashSet::new();
+    let mut out = Vec::new();
+    for spanned in file.blocks {
+        let line = Some(line_of_offset(text, spanned.span().start));
+        let block = spanned.into_inner();
+        if block.code.is_empty() || !block_codes.insert(block.code.clone()) {
+            return Err(err(path, line, format!("код блока «{}» пуст или повторяется", block.code)));
+        }
+        if !block_names.insert(block.name.clone()) {
+            return Err(err(path, line, format!("название блока «{}» повторяется", block.name)));
+        }
+        if block.topics.is_empty() {
+            return Err(err(path, line, format!("у блока «{}» нет тем", block.name)));
+        }
+        let mut topics = Vec::new();
+        for spanned in block.topics {
+            let line = Some(line_of_offset(text, spanned.span().start));
+            let topic = spanned.into_inner();
+            if topic.code.is_empty() || !topic_codes.insert(topic.code.clone()) {
+                return Err(err(path, line, format!("код темы «{}» пуст или повторяется", topic.code)));
+            }
+            topics.push(Topic {
+                code: TopicCode::new(topic.code),
+                name: topic.name,
+                keywords: topic.keywords.into_iter().map(|k| k.to_lowercase()).collect(),
+            });
+        }
+        out.push(Block {
+            code: BlockCode::new(block.code),
+            name: block.name,
+            full_name: block.full_name,
+            topics,
+        });
+    }
+    Ok(out)
+}
+
+fn load_organisations(
+    path: &Path,
+    text: &str,
+    blocks: &HashSet<&str>,
+    municipalities: &HashSet<&str>,
+) -> Result<Vec<Organisation>, PackError> {
+    let table = CsvTable::read(
+        path,
+        text,
+        &["code", "name", "kind", "block", "municipality_code", "demo"],
+    )?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for row in table.rows(path) {
+        let code = row.required("code")?;
+        if !seen.insert(code.to_string()) {
+            return Err(row.error(format!("код организации «{code}» повторяется")));
+        }
+        let block = row.optional("block");
+        if let Some(block) = block
+            && !blocks.contains(block)
+        {
+            return Err(row.error(format!("неизвестный блок «{block}»")));
+        }
+        let municipality = row.optional("municipality_code");
+        if let Some(m) = municipality
+            && !municipalities.contains(m)
+        {
+            return Err(row.error(format!("неизвестный муниципалитет «{m}»")));
+        }
+        let demo = match row.required("demo")? {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(row.error(format!("demo должно быть true или false, а не «{other}»")));
+            }
+        };
+        out.push(Organisation {
+            code: OrganisationCode::new(code),
+            name: row.required("name")?.to_string(),
+            kind: row.required("kind")?.to_string(),
+            block: block.map(BlockCode::new),
+            municipality: municipality.map(MunicipalityCode::new),
+            demo,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeadlinesFile {
+    rules: Vec<toml::Spanned<DeadlineRule>>,
+}
+
+fn load_deadlines(path: &Path, text: &str) -> Result<Vec<DeadlineRule>, PackError> {
+    let file: DeadlinesFile = parse_toml(path, text)?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for spanned in file.rules {
+        let line = Some(line_of_offset(text, spanned.span().start));
+        let rule = spanned.into_inner();
+        if !seen.insert((rule.regime, rule.channel)) {
+            return Err(err(path, line, "правило для этого режима и канала повторяется"));
+        }
+        if rule.clock(ClockKind::Answer).is_none() && rule.clock(ClockKind::FirstReaction).is_none()
+        {
+            return Err(err(path, line, "правило не задаёт ни срока ответа, ни срока первой реакции"));
+        }
+        if let Some(clock) = rule.clocks.iter().find(|c| c.amount == 0) {
+            return Err(err(
+                path,
+                line,
+                format!("срок «{}» равен нулю", clock.kind.label_ru()),
+            ));
+        }
+        out.push(rule);
+    }
+    for regime in Regime::ALL {
+        if !out.iter().any(|r| r.regime == *regime && r.channel.is_none()) {
+            return Err(err(
+                path,
+                None,
+                format!("нет общего правила сроков для режима «{}» ({})", regime.label_ru(), regime.code()),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KpiFile {
+    targets: Vec<toml::Spanned<KpiTarget>>,
+}
+
+fn load_kpi(path: &Path, text: &str) -> Result<Vec<KpiTarget>, PackError> {
+    let file: KpiFile = parse_toml(path, text)?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for spanned in file.targets {
+        let line = Some(line_of_offset(text, spanned.span().start));
+        let target = spanned.into_inner();
+        if !seen.insert((target.id.clone(), target.regime)) {
+            return Err(err(path, line, format!("показатель «{}» повторяется", target.id)));
+        }
+        if !target.target.is_finite() {
+            return Err(err(path, line, format!("цель показателя «{}» — не число", target.id)));
+        }
+        out.push(target);
+    }
+    Ok(out)
+}
+
+fn load_calendar(path: &Path, text: &str) -> Result<WorkCalendar, PackError> {
+    let table = CsvTable::read(path, text, &["date", "kind", "name", "source"])?;
+    let mut days: BTreeMap<NaiveDate, CalendarDay> = BTreeMap::new();
+    for row in table.rows(path) {
+        let raw = row.required("date")?;
+        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+            row.error(format!("неверная дата «{raw}»: ожидается ГГГГ-ММ-ДД, например 2026-01-09"))
+        })?;
+        let kind_code = row.required("kind")?;
+        let kind = DayKind::from_code(kind_code).ok_or_else(|| {
+            row.error(format!(
+                "неизвестный вид дня «{kind_code}» (holiday, day_off, non_working, working_day)"
+            ))
+        })?;
+        let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+        if kind == DayKind::WorkingDay && !weekend {
+            return Err(row.error(format!("{raw} — будний день, он не может быть рабочим по переносу")));
+        }
+        if kind == DayKind::DayOff && weekend {
+            return Err(row.error(format!("{raw} — суббота или воскресенье, перенос выходного на него не имеет смысла")));
+        }
+        if days.contains_key(&date) {
+            return Err(row.error(format!("дата {raw} повторяется")));
+        }
+        days.insert(
+            date,
+            CalendarDay {
+                date,
+                kind,
+                name: row.required("name")?.to_string(),
+                source: row.required("source")?.to_string(),
+            },
+        );
+    }
+    Ok(WorkCalendar::new(days.into_values()))
+}

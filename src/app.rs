@@ -1,0 +1,269 @@
+//! The first window: counts by block and status and a map of appeal points over the region.
+//! This is the skeleton the operator-workstation issue grows.
+
+use crate::loader::{self, LoadEvent, Loader, Snapshot, Source};
+use crate::map::RegionOverlay;
+use crate::theme;
+use anyhow::Result;
+use egui::{Color32, RichText};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tsur_core::clock::{SharedClock, SystemClock};
+use tsur_core::domain::{Regime, Status};
+use walkers::{Map, MapMemory, lat_lon};
+
+/// Appeals in the demo replica the app creates on first start.
+pub const FIRST_START_DEMO_APPEALS: u64 = 200_000;
+
+/// How the app is started.
+#[derive(Clone)]
+pub struct AppOptions {
+    pub source: Source,
+    pub clock: SharedClock,
+}
+
+impl AppOptions {
+    /// The defaults of `cargo run`: the demo replica in the data directory and the bundled pack.
+    pub fn new(db: Option<PathBuf>, pack: Option<PathBuf>) -> Self {
+        AppOptions {
+            source: Source {
+                db,
+                pack_dir: crate::paths::pack_dir(pack.as_deref()),
+                demo_appeals: FIRST_START_DEMO_APPEALS,
+            },
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+enum Phase {
+    Starting,
+    Generating { done: u64, total: u64 },
+    Reading,
+    Ready(Box<Snapshot>),
+    Failed(String),
+}
+
+/// The egui application.
+pub struct TsurApp {
+    loader: Loader,
+    phase: Phase,
+    map_memory: MapMemory,
+}
+
+impl TsurApp {
+    pub fn new(ctx: &egui::Context, options: AppOptions) -> Self {
+        let repaint_ctx = ctx.clone();
+        let loader = loader::spawn(options.source, options.clock, move || repaint_ctx.request_repaint());
+        let mut map_memory = MapMemory::default();
+        let _ = map_memory.set_zoom(6.6);
+        TsurApp {
+            loader,
+            phase: Phase::Starting,
+            map_memory,
+        }
+    }
+
+    /// Whether the data has loaded (for tests and the screenshot script).
+    pub fn is_ready(&self) -> bool {
+        matches!(self.phase, Phase::Ready(_))
+    }
+
+    /// The error shown, if loading failed.
+    pub fn failure(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Failed(msg) => Some(msg),
+            _ => None,
+        }
+    }
+
+    fn poll(&mut self) {
+        while let Ok(event) = self.loader.events.try_recv() {
+            self.phase = match event {
+                LoadEvent::Generating { done, total } => Phase::Generating { done, total },
+                LoadEvent::Reading => Phase::Reading,
+                LoadEvent::Ready(snapshot) => Phase::Ready(snapshot),
+                LoadEvent::Failed(msg) => Phase::Failed(msg),
+            };
+        }
+    }
+
+    fn top_bar_ui(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.heading("tsur");
+            ui.separator();
+            match &self.phase {
+                Phase::Ready(s) => {
+                    ui.label(&s.region_name);
+                    ui.separator();
+                    ui.label(format!("Демо-реплика: {}", s.db_path.display()));
+                    ui.separator();
+                    ui.label(format!("данные на {}", local_time(&s.stats.as_of, s.utc_offset)));
+                }
+                _ => {
+                    ui.label("Загрузка данных…");
+                }
+            }
+        });
+    }
+
+    fn summary_ui(ui: &mut egui::Ui, s: &Snapshot) {
+        let st = &s.stats;
+        ui.heading("Обращения");
+        egui::Grid::new("totals").num_columns(2).striped(true).show(ui, |ui| {
+            let row = |ui: &mut egui::Ui, label: &str, value: u64, colour: Option<Color32>| {
+                ui.label(label);
+                let text = RichText::new(group_digits(value)).strong();
+                ui.label(match colour {
+                    Some(c) if value > 0 => text.color(c),
+                    _ => text,
+                });
+                ui.end_row();
+            };
+            row(ui, "Всего обращений", st.total, None);
+            row(ui, "Открыто", st.open, None);
+            row(ui, "Просрочено", st.overdue, Some(theme::OVERDUE_TEXT));
+            row(ui, "Под угрозой (24 ч)", st.at_risk, None);
+            row(ui, "Без темы", st.unclassified, None);
+            row(ui, "Без координат", st.without_coordinates, None);
+        });
+        ui.add_space(8.0);
+        ui.heading("По блокам");
+        egui::Grid::new("by_block").num_columns(2).striped(true).show(ui, |ui| {
+            for name in &s.block_order {
+                ui.label(name);
+                ui.label(group_digits(st.by_block.get(name).copied().unwrap_or(0)));
+                ui.end_row();
+            }
+        });
+        ui.add_space(8.0);
+        ui.heading("По статусам");
+        egui::Grid::new("by_status").num_columns(2).striped(true).show(ui, |ui| {
+            for status in Status::ALL {
+                let n = st.by_status.get(status.code()).copied().unwrap_or(0);
+                if n == 0 {
+                    continue;
+                }
+                ui.label(status.label_ru());
+                ui.label(group_digits(n));
+                ui.end_row();
+            }
+        });
+        ui.add_space(8.0);
+        ui.heading("По режимам");
+        egui::Grid::new("by_regime").num_columns(2).striped(true).show(ui, |ui| {
+            for regime in Regime::ALL {
+                ui.label(regime.label_ru());
+                ui.label(group_digits(st.by_regime.get(regime.code()).copied().unwrap_or(0)));
+                ui.end_row();
+            }
+        });
+    }
+
+    fn map_ui(&mut self, ui: &mut egui::Ui) {
+        let Phase::Ready(s) = &self.phase else {
+            return;
+        };
+        let overlay = RegionOverlay {
+            cells: &s.cells,
+            max_cell: s.max_cell,
+            places: &s.places,
+        };
+        ui.add(
+            Map::new(None, &mut self.map_memory, lat_lon(s.centre.0, s.centre.1))
+                .with_plugin(overlay),
+        );
+    }
+}
+
+impl eframe::App for TsurApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.poll();
+        egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
+        match &self.phase {
+            Phase::Ready(snapshot) => {
+                let snapshot = snapshot.clone();
+                egui::Panel::left("summary")
+                    .default_size(280.0)
+                    .show(ui, |ui| {
+                        egui::ScrollArea::vertical().show(ui, |ui| Self::summary_ui(ui, &snapshot));
+                    });
+                egui::CentralPanel::default().show(ui, |ui| self.map_ui(ui));
+            }
+            phase => {
+                let (text, fraction) = match phase {
+                    Phase::Starting => ("Открываем данные…".to_string(), None),
+                    Phase::Generating { done, total } => (
+                        format!(
+                            "Первый запуск: создаётся демо-реплика — {} из {} обращений",
+                            group_digits(*done),
+                            group_digits(*total)
+                        ),
+                        Some(*done as f32 / (*total).max(1) as f32),
+                    ),
+                    Phase::Reading => ("Читаем реплику…".to_string(), None),
+                    Phase::Failed(msg) => (msg.clone(), None),
+                    Phase::Ready(_) => (String::new(), None),
+                };
+                let failed = matches!(phase, Phase::Failed(_));
+                egui::CentralPanel::default().show(ui, |ui| {
+                    ui.vertical_centered(|ui| {
+                        ui.add_space(ui.available_height() / 3.0);
+                        if failed {
+                            ui.label(RichText::new("Не удалось открыть данные").heading().color(theme::ERROR_TEXT));
+                            ui.label(text);
+                        } else {
+                            ui.label(RichText::new(text).heading());
+                            match fraction {
+                                Some(f) => {
+                                    ui.add(egui::ProgressBar::new(f).show_percentage().desired_width(420.0));
+                                }
+                                None => {
+                                    ui.spinner();
+                                }
+                            }
+                        }
+                    });
+                });
+            }
+        }
+    }
+}
+
+/// Runs the app in a native window.
+pub fn run_native(db: Option<PathBuf>, pack: Option<PathBuf>) -> Result<()> {
+    let options = AppOptions::new(db, pack);
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("tsur — ситуационный центр ЦУР")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 500.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "tsur",
+        native,
+        Box::new(move |cc| Ok(Box::new(TsurApp::new(&cc.egui_ctx, options)))),
+    )
+    .map_err(|e| anyhow::anyhow!("не удалось открыть окно: {e}"))
+}
+
+/// "1 234 567" with thin spaces between groups, as Russian typography has it.
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202F}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An RFC 3339 instant as local "дд.мм.гггг чч:мм".
+fn local_time(rfc3339: &str, offset: chrono::FixedOffset) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.with_timezone(&offset).format("%d.%m.%Y %H:%M").to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
+}

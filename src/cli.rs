@@ -1,0 +1,207 @@
+//! Command-line interface: `tsur` opens the app; `tsur demo-data` and `tsur stats` serve scripts.
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tsur_core::demo::{DemoParams, write_demo_replica};
+use tsur_core::pack::RegionPack;
+use tsur_core::stats::Stats;
+use tsur_core::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tsur",
+    version,
+    about = "Ситуационный центр ЦУР: обращения граждан, сроки, карта и показатели",
+    long_about = "Ситуационный центр ЦУР: обращения граждан, сроки, карта и показатели.\n\n\
+        Без команды открывает окно приложения. Если сервер не настроен, приложение открывает \
+        демо-реплику в каталоге данных пользователя и создаёт её при первом запуске."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Открыть эту реплику вместо демо-реплики
+    #[arg(long, value_name = "PATH", global = false)]
+    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub pack: PackArg,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PackArg {
+    /// Каталог пакета региона (по умолчанию — Челябинская область из поставки)
+    #[arg(long, value_name = "DIR", global = true)]
+    pub pack: Option<PathBuf>,
+}
+
+impl PackArg {
+    pub fn load(&self) -> Result<RegionPack> {
+        let dir = crate::paths::pack_dir(self.pack.as_deref());
+        RegionPack::load(&dir).map_err(anyhow::Error::new)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Создать демо-реплику: N обращений за 12 месяцев до даты --now
+    DemoData(DemoDataArgs),
+    /// Показать сводку по реплике (всего, просрочено, по блокам, статусам, режимам, муниципалитетам)
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoDataArgs {
+    /// Файл реплики, который будет создан
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Сколько обращений создать (ровно столько)
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub appeals: u64,
+    /// Зерно генератора: одно и то же зерно и --now дают одинаковые данные
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// Последний день демо-года, ГГГГ-ММ-ДД (по умолчанию — сегодня); «сейчас» — полдень этого дня по местному времени
+    #[arg(long, value_name = "DATE")]
+    pub now: Option<NaiveDate>,
+    /// Заменить существующий файл (заменяется только после успешной генерации)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Файл реплики
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Вывести JSON (ключи описаны в README)
+    #[arg(long)]
+    pub json: bool,
+    /// Момент, на который считать просрочку: ГГГГ-ММ-ДД (полдень по местному времени) или RFC 3339 (по умолчанию — сейчас)
+    #[arg(long, value_name = "WHEN")]
+    pub now: Option<String>,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => crate::app::run_native(cli.db, cli.pack.pack),
+        Some(Command::DemoData(args)) => demo_data(&cli.pack, &args),
+        Some(Command::Stats(args)) => {
+            let out = stats(&cli.pack, &args)?;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(out.as_bytes())?;
+            Ok(())
+        }
+    }
+}
+
+fn demo_data(pack: &PackArg, args: &DemoDataArgs) -> Result<()> {
+    let pack = pack.load()?;
+    if args.appeals == 0 {
+        bail!("--appeals должно быть больше нуля");
+    }
+    let today = Utc::now().with_timezone(&pack.offset()).date_naive();
+    let params = DemoParams {
+        appeals: args.appeals,
+        seed: args.seed,
+        now_utc: DemoParams::now_for_date(&pack, args.now.unwrap_or(today)),
+    };
+    let started = Instant::now();
+    let interactive = std::io::stderr().is_terminal();
+    let mut last_percent = u64::MAX;
+    let mut progress = |done: u64, total: u64| {
+        let percent = done * 100 / total.max(1);
+        if percent / 10 != last_percent / 10 || (interactive && percent != last_percent) {
+            last_percent = percent;
+            eprint!("{}создаётся демо-реплика: {percent} %", if interactive { "\r" } else { "" });
+            if !interactive {
+                eprintln!();
+            }
+        }
+        true
+    };
+    let summary = write_demo_replica(&pack, &params, &args.db, args.force, &mut progress)?;
+    if interactive {
+        eprintln!();
+    }
+    eprintln!(
+        "готово за {:.1} с: {} обращений, {} событий, {} ответов, {} проблем, {} повторных, {} с дефектами → {}",
+        started.elapsed().as_secs_f64(),
+        summary.appeals,
+        summary.events,
+        summary.answers,
+        summary.problems,
+        summary.repeats,
+        summary.dirty,
+        args.db.display()
+    );
+    Ok(())
+}
+
+/// Parses `--now`: a date (noon local time) or an RFC 3339 instant.
+pub fn parse_now(pack: &RegionPack, raw: Option<&str>) -> Result<DateTime<Utc>> {
+    let Some(raw) = raw else {
+        return Ok(Utc::now());
+    };
+    if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return Ok(DemoParams::now_for_date(pack, date));
+    }
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .with_context(|| {
+            format!("--now «{raw}»: ожидается дата ГГГГ-ММ-ДД или момент RFC 3339, например 2026-03-01T09:00:00+05:00")
+        })
+}
+
+/// Computes the stats text (`--json` or a readable table).
+pub fn stats(pack: &PackArg, args: &StatsArgs) -> Result<String> {
+    let pack = pack.load()?;
+    let now = parse_now(&pack, args.now.as_deref())?;
+    let store = open_replica(&args.db)?;
+    let stats = Stats::compute(&store, &pack, now)?;
+    if args.json {
+        let mut out = serde_json::to_string_pretty(&stats)?;
+        out.push('\n');
+        return Ok(out);
+    }
+    let mut out = String::new();
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "Данные на {}", stats.as_of);
+    let _ = writeln!(
+        out,
+        "Всего: {}, открыто: {}, просрочено: {}, под угрозой: {}",
+        stats.total, stats.open, stats.overdue, stats.at_risk
+    );
+    let _ = writeln!(
+        out,
+        "Без темы: {}, без координат: {}, без муниципалитета: {}",
+        stats.unclassified, stats.without_coordinates, stats.without_municipality
+    );
+    for (title, map) in [
+        ("По блокам", &stats.by_block),
+        ("По статусам", &stats.by_status),
+        ("По режимам", &stats.by_regime),
+        ("По муниципалитетам", &stats.by_municipality),
+    ] {
+        let _ = writeln!(out, "\n{title}:");
+        for (key, n) in map {
+            let _ = writeln!(out, "  {key:<40} {n:>9}");
+        }
+    }
+    Ok(out)
+}
+
+/// Opens an existing replica, with a clear message when it is missing.
+pub fn open_replica(path: &Path) -> Result<Store> {
+    if !path.exists() {
+        bail!(
+            "файл реплики {} не найден; создайте демо-реплику командой `tsur demo-data --db {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    Store::open_existing(path).map_err(anyhow::Error::new)
+}

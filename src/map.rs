@@ -1,0 +1,63 @@
+//! The region map: walkers with no basemap (works offline), municipality centres and names, and
+//! appeal density cells.
+
+use crate::loader::{CELL_DEG, Cell, MapPlace};
+use crate::theme;
+use egui::{Align2, FontId, Response, Stroke, Ui, vec2};
+use walkers::{MapMemory, Plugin, Projector, lat_lon};
+
+/// Draws the plain background, the appeal cells and the municipalities.
+pub struct RegionOverlay<'a> {
+    pub cells: &'a [Cell],
+    pub max_cell: u32,
+    pub places: &'a [MapPlace],
+}
+
+impl Plugin for RegionOverlay<'_> {
+    fn run(self: Box<Self>, ui: &mut Ui, response: &Response, projector: &Projector, _memory: &MapMemory) {
+        let painter = ui.painter_at(response.rect);
+        painter.rect_filled(response.rect, 0.0, theme::MAP_BACKGROUND);
+        painter.rect_stroke(response.rect.shrink(1.0), 0.0, Stroke::new(1.0, theme::MAP_FRAME), egui::StrokeKind::Inside);
+
+        // Cell size on screen at this zoom.
+        let origin = projector.project(lat_lon(55.0, 60.0));
+        let corner = projector.project(lat_lon(55.0 + CELL_DEG, 60.0 + CELL_DEG * 1.7));
+        let size = vec2((corner.x - origin.x).abs().max(2.0), (corner.y - origin.y).abs().max(2.0));
+        let max = (self.max_cell.max(1) as f32).ln_1p();
+        let clip = response.rect.expand(size.max_elem());
+        for cell in self.cells {
+            let centre = projector.project(lat_lon(cell.lat, cell.lon)).to_pos2();
+            if !clip.contains(centre) {
+                continue;
+            }
+            let t = (cell.count as f32).ln_1p() / max;
+            painter.rect_filled(egui::Rect::from_center_size(centre, size), 0.0, theme::heat(t));
+        }
+
+        let font = FontId::proportional(12.0);
+        for place in self.places {
+            let pos = projector.project(lat_lon(place.lat, place.lon)).to_pos2();
+            if !response.rect.contains(pos) {
+                continue;
+            }
+            let radius = if place.population >= 100_000 { 4.0 } else { 2.5 };
+            painter.circle_filled(pos, radius, theme::MUNICIPALITY_DOT);
+            painter.text(pos + vec2(5.0, -2.0), Align2::LEFT_BOTTOM, &place.name, font.clone(), theme::MUNICIPALITY_LABEL);
+        }
+
+        // Tooltip: how many appeals the cell under the pointer holds.
+        if let Some(hover) = response.hover_pos() {
+            let at = projector.unproject(hover.to_vec2());
+            let (lat, lon) = (at.y(), at.x());
+            let hit = self.cells.iter().find(|c| {
+                (c.lat - lat).abs() <= CELL_DEG / 2.0 && (c.lon - lon).abs() <= CELL_DEG * 1.7 / 2.0
+            });
+            if let Some(cell) = hit {
+                response.clone().on_hover_text_at_pointer(format!(
+                    "Обращений: {} (ячейка ≈1 км, {:.3}° с. ш., {:.3}° в. д.)",
+                    cell.count, cell.lat, cell.lon
+                ));
+            }
+        }
+    }
+}
