@@ -54,7 +54,9 @@ pub struct TsurApp {
 impl TsurApp {
     pub fn new(ctx: &egui::Context, options: AppOptions) -> Self {
         let repaint_ctx = ctx.clone();
-        let loader = loader::spawn(options.source, options.clock, move || repaint_ctx.request_repaint());
+        let loader = loader::spawn(options.source, options.clock, move || {
+            repaint_ctx.request_repaint()
+        });
         let mut map_memory = MapMemory::default();
         let _ = map_memory.set_zoom(6.6);
         TsurApp {
@@ -98,7 +100,10 @@ impl TsurApp {
                     ui.separator();
                     ui.label(format!("Демо-реплика: {}", s.db_path.display()));
                     ui.separator();
-                    ui.label(format!("данные на {}", local_time(&s.stats.as_of, s.utc_offset)));
+                    ui.label(format!(
+                        "данные на {}",
+                        local_time(&s.stats.as_of, s.utc_offset)
+                    ));
                 }
                 _ => {
                     ui.label("Загрузка данных…");
@@ -110,54 +115,68 @@ impl TsurApp {
     fn summary_ui(ui: &mut egui::Ui, s: &Snapshot) {
         let st = &s.stats;
         ui.heading("Обращения");
-        egui::Grid::new("totals").num_columns(2).striped(true).show(ui, |ui| {
-            let row = |ui: &mut egui::Ui, label: &str, value: u64, colour: Option<Color32>| {
-                ui.label(label);
-                let text = RichText::new(group_digits(value)).strong();
-                ui.label(match colour {
-                    Some(c) if value > 0 => text.color(c),
-                    _ => text,
-                });
-                ui.end_row();
-            };
-            row(ui, "Всего обращений", st.total, None);
-            row(ui, "Открыто", st.open, None);
-            row(ui, "Просрочено", st.overdue, Some(theme::OVERDUE_TEXT));
-            row(ui, "Под угрозой (24 ч)", st.at_risk, None);
-            row(ui, "Без темы", st.unclassified, None);
-            row(ui, "Без координат", st.without_coordinates, None);
-        });
+        egui::Grid::new("totals")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                let row = |ui: &mut egui::Ui, label: &str, value: u64, colour: Option<Color32>| {
+                    ui.label(label);
+                    let text = RichText::new(group_digits(value)).strong();
+                    ui.label(match colour {
+                        Some(c) if value > 0 => text.color(c),
+                        _ => text,
+                    });
+                    ui.end_row();
+                };
+                row(ui, "Всего обращений", st.total, None);
+                row(ui, "Открыто", st.open, None);
+                row(ui, "Просрочено", st.overdue, Some(theme::OVERDUE_TEXT));
+                row(ui, "Под угрозой (24 ч)", st.at_risk, None);
+                row(ui, "Без темы", st.unclassified, None);
+                row(ui, "Без координат", st.without_coordinates, None);
+            });
         ui.add_space(8.0);
         ui.heading("По блокам");
-        egui::Grid::new("by_block").num_columns(2).striped(true).show(ui, |ui| {
-            for name in &s.block_order {
-                ui.label(name);
-                ui.label(group_digits(st.by_block.get(name).copied().unwrap_or(0)));
-                ui.end_row();
-            }
-        });
+        egui::Grid::new("by_block")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                for name in &s.block_order {
+                    ui.label(name);
+                    ui.label(group_digits(st.by_block.get(name).copied().unwrap_or(0)));
+                    ui.end_row();
+                }
+            });
         ui.add_space(8.0);
         ui.heading("По статусам");
-        egui::Grid::new("by_status").num_columns(2).striped(true).show(ui, |ui| {
-            for status in Status::ALL {
-                let n = st.by_status.get(status.code()).copied().unwrap_or(0);
-                if n == 0 {
-                    continue;
+        egui::Grid::new("by_status")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                for status in Status::ALL {
+                    let n = st.by_status.get(status.code()).copied().unwrap_or(0);
+                    if n == 0 {
+                        continue;
+                    }
+                    ui.label(status.label_ru());
+                    ui.label(group_digits(n));
+                    ui.end_row();
                 }
-                ui.label(status.label_ru());
-                ui.label(group_digits(n));
-                ui.end_row();
-            }
-        });
+            });
         ui.add_space(8.0);
         ui.heading("По режимам");
-        egui::Grid::new("by_regime").num_columns(2).striped(true).show(ui, |ui| {
-            for regime in Regime::ALL {
-                ui.label(regime.label_ru());
-                ui.label(group_digits(st.by_regime.get(regime.code()).copied().unwrap_or(0)));
-                ui.end_row();
-            }
-        });
+        egui::Grid::new("by_regime")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                for regime in Regime::ALL {
+                    ui.label(regime.label_ru());
+                    ui.label(group_digits(
+                        st.by_regime.get(regime.code()).copied().unwrap_or(0),
+                    ));
+                    ui.end_row();
+                }
+            });
     }
 
     fn map_ui(&mut self, ui: &mut egui::Ui) {
@@ -210,13 +229,21 @@ impl eframe::App for TsurApp {
                     ui.vertical_centered(|ui| {
                         ui.add_space(ui.available_height() / 3.0);
                         if failed {
-                            ui.label(RichText::new("Не удалось открыть данные").heading().color(theme::ERROR_TEXT));
+                            ui.label(
+                                RichText::new("Не удалось открыть данные")
+                                    .heading()
+                                    .color(theme::ERROR_TEXT),
+                            );
                             ui.label(text);
                         } else {
                             ui.label(RichText::new(text).heading());
                             match fraction {
                                 Some(f) => {
-                                    ui.add(egui::ProgressBar::new(f).show_percentage().desired_width(420.0));
+                                    ui.add(
+                                        egui::ProgressBar::new(f)
+                                            .show_percentage()
+                                            .desired_width(420.0),
+                                    );
                                 }
                                 None => {
                                     ui.spinner();
@@ -264,6 +291,10 @@ pub fn group_digits(n: u64) -> String {
 /// An RFC 3339 instant as local "дд.мм.гггг чч:мм".
 fn local_time(rfc3339: &str, offset: chrono::FixedOffset) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.with_timezone(&offset).format("%d.%m.%Y %H:%M").to_string())
+        .map(|t| {
+            t.with_timezone(&offset)
+                .format("%d.%m.%Y %H:%M")
+                .to_string()
+        })
         .unwrap_or_else(|_| rfc3339.to_string())
 }

@@ -116,7 +116,10 @@ fn demo_data(pack: &PackArg, args: &DemoDataArgs) -> Result<()> {
         let percent = done * 100 / total.max(1);
         if percent / 10 != last_percent / 10 || (interactive && percent != last_percent) {
             last_percent = percent;
-            eprint!("{}создаётся демо-реплика: {percent} %", if interactive { "\r" } else { "" });
+            eprint!(
+                "{}создаётся демо-реплика: {percent} %",
+                if interactive { "\r" } else { "" }
+            );
             if !interactive {
                 eprintln!();
             }

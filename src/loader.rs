@@ -51,7 +51,10 @@ pub struct Snapshot {
 #[derive(Debug, Clone)]
 pub enum LoadEvent {
     /// Creating the demo replica: appeals written so far.
-    Generating { done: u64, total: u64 },
+    Generating {
+        done: u64,
+        total: u64,
+    },
     Reading,
     Ready(Box<Snapshot>),
     Failed(String),
@@ -115,7 +118,9 @@ fn load(
     let db_path = match &source.db {
         Some(path) => path.clone(),
         None => crate::paths::demo_replica_path().ok_or_else(|| {
-            anyhow::anyhow!("не удалось определить каталог данных пользователя; задайте TSUR_DATA_DIR")
+            anyhow::anyhow!(
+                "не удалось определить каталог данных пользователя; задайте TSUR_DATA_DIR"
+            )
         })?,
     };
     if !db_path.exists() {
@@ -172,7 +177,10 @@ fn read_cells(store: &Store) -> anyhow::Result<(Vec<Cell>, u32)> {
     while let Some(row) = rows.next()? {
         let lat: f64 = row.get(0)?;
         let lon: f64 = row.get(1)?;
-        let key = ((lat / CELL_DEG).floor() as i32, (lon / lon_cell).floor() as i32);
+        let key = (
+            (lat / CELL_DEG).floor() as i32,
+            (lon / lon_cell).floor() as i32,
+        );
         *counts.entry(key).or_default() += 1;
     }
     let mut cells: Vec<Cell> = counts

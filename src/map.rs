@@ -14,15 +14,29 @@ pub struct RegionOverlay<'a> {
 }
 
 impl Plugin for RegionOverlay<'_> {
-    fn run(self: Box<Self>, ui: &mut Ui, response: &Response, projector: &Projector, _memory: &MapMemory) {
+    fn run(
+        self: Box<Self>,
+        ui: &mut Ui,
+        response: &Response,
+        projector: &Projector,
+        _memory: &MapMemory,
+    ) {
         let painter = ui.painter_at(response.rect);
         painter.rect_filled(response.rect, 0.0, theme::MAP_BACKGROUND);
-        painter.rect_stroke(response.rect.shrink(1.0), 0.0, Stroke::new(1.0, theme::MAP_FRAME), egui::StrokeKind::Inside);
+        painter.rect_stroke(
+            response.rect.shrink(1.0),
+            0.0,
+            Stroke::new(1.0, theme::MAP_FRAME),
+            egui::StrokeKind::Inside,
+        );
 
         // Cell size on screen at this zoom.
         let origin = projector.project(lat_lon(55.0, 60.0));
         let corner = projector.project(lat_lon(55.0 + CELL_DEG, 60.0 + CELL_DEG * 1.7));
-        let size = vec2((corner.x - origin.x).abs().max(2.0), (corner.y - origin.y).abs().max(2.0));
+        let size = vec2(
+            (corner.x - origin.x).abs().max(2.0),
+            (corner.y - origin.y).abs().max(2.0),
+        );
         let max = (self.max_cell.max(1) as f32).ln_1p();
         let clip = response.rect.expand(size.max_elem());
         for cell in self.cells {
@@ -31,7 +45,11 @@ impl Plugin for RegionOverlay<'_> {
                 continue;
             }
             let t = (cell.count as f32).ln_1p() / max;
-            painter.rect_filled(egui::Rect::from_center_size(centre, size), 0.0, theme::heat(t));
+            painter.rect_filled(
+                egui::Rect::from_center_size(centre, size),
+                0.0,
+                theme::heat(t),
+            );
         }
 
         let font = FontId::proportional(12.0);
@@ -40,9 +58,19 @@ impl Plugin for RegionOverlay<'_> {
             if !response.rect.contains(pos) {
                 continue;
             }
-            let radius = if place.population >= 100_000 { 4.0 } else { 2.5 };
+            let radius = if place.population >= 100_000 {
+                4.0
+            } else {
+                2.5
+            };
             painter.circle_filled(pos, radius, theme::MUNICIPALITY_DOT);
-            painter.text(pos + vec2(5.0, -2.0), Align2::LEFT_BOTTOM, &place.name, font.clone(), theme::MUNICIPALITY_LABEL);
+            painter.text(
+                pos + vec2(5.0, -2.0),
+                Align2::LEFT_BOTTOM,
+                &place.name,
+                font.clone(),
+                theme::MUNICIPALITY_LABEL,
+            );
         }
 
         // Tooltip: how many appeals the cell under the pointer holds.

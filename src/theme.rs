@@ -28,7 +28,12 @@ pub fn heat(t: f32) -> Color32 {
         if t <= t1 {
             let f = (t - t0) / (t1 - t0);
             let mix = |a: u8, b: u8| (f32::from(a) + (f32::from(b) - f32::from(a)) * f) as u8;
-            return Color32::from_rgba_unmultiplied(mix(c0[0], c1[0]), mix(c0[1], c1[1]), mix(c0[2], c1[2]), 220);
+            return Color32::from_rgba_unmultiplied(
+                mix(c0[0], c1[0]),
+                mix(c0[1], c1[1]),
+                mix(c0[2], c1[2]),
+                220,
+            );
         }
     }
     Color32::from_rgb(0x80, 0x00, 0x26)

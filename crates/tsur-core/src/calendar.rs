@@ -193,7 +193,10 @@ mod tests {
     fn outside_the_listed_years_the_labour_code_holidays_still_hold() {
         let c = cal();
         assert!(!c.covers(d(2030, 1, 3)));
-        assert!(!c.is_working_day(d(2030, 1, 3)), "3 January 2030 is a Thursday holiday");
+        assert!(
+            !c.is_working_day(d(2030, 1, 3)),
+            "3 January 2030 is a Thursday holiday"
+        );
         assert!(c.is_working_day(d(2030, 1, 10)));
     }
 

@@ -291,7 +291,9 @@ impl DeadlineEngine {
         adjustments: &[ClockAdjustment],
     ) -> Result<Deadline, DeadlineError> {
         let rule = self.rule(regime, channel)?;
-        let clock = rule.clock(kind).ok_or(DeadlineError::NoClock(regime, kind))?;
+        let clock = rule
+            .clock(kind)
+            .ok_or(DeadlineError::NoClock(regime, kind))?;
         let start_utc = match clock.from {
             ClockStart::Received => received_utc,
             ClockStart::Registered => registered_utc.unwrap_or(received_utc),

@@ -464,7 +464,16 @@ mod tests {
     #[test]
     fn the_happy_path_is_allowed() {
         use Status::*;
-        let path = [New, Triage, Routed, InProgress, AnswerPrepared, Answered, Closed, Reopened];
+        let path = [
+            New,
+            Triage,
+            Routed,
+            InProgress,
+            AnswerPrepared,
+            Answered,
+            Closed,
+            Reopened,
+        ];
         for pair in path.windows(2) {
             assert_eq!(pair[0].transition(pair[1]), Ok(pair[1]), "{:?}", pair);
         }
@@ -475,7 +484,10 @@ mod tests {
         let err = Status::Closed.transition(Status::InProgress).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("Закрыто") && msg.contains("closed"), "{msg}");
-        assert!(msg.contains("В работе") && msg.contains("in_progress"), "{msg}");
+        assert!(
+            msg.contains("В работе") && msg.contains("in_progress"),
+            "{msg}"
+        );
         assert!(Status::New.transition(Status::Closed).is_err());
         assert!(Status::Answered.transition(Status::New).is_err());
     }
@@ -509,13 +521,20 @@ mod tests {
     fn change_status_records_an_event() {
         let mut a = sample_appeal();
         let at = Utc::now();
-        a.change_status(Status::Triage, at, "operator", None).unwrap();
+        a.change_status(Status::Triage, at, "operator", None)
+            .unwrap();
         assert_eq!(a.status, Status::Triage);
         assert_eq!(a.events.len(), 1);
         assert_eq!(a.events[0].from_status, Some(Status::New));
-        let err = a.change_status(Status::Closed, at, "operator", None).unwrap_err();
+        let err = a
+            .change_status(Status::Closed, at, "operator", None)
+            .unwrap_err();
         assert_eq!(err.from, Status::Triage);
-        assert_eq!(a.status, Status::Triage, "a refused change leaves the appeal as it was");
+        assert_eq!(
+            a.status,
+            Status::Triage,
+            "a refused change leaves the appeal as it was"
+        );
         assert_eq!(a.events.len(), 1);
     }
 

@@ -199,8 +199,9 @@ impl RegionPack {
                 PackError {
                     file: path.clone(),
                     line: Some(line),
-                    reason: "файл не в кодировке UTF-8 (возможно, cp1251): пересохраните его в UTF-8"
-                        .into(),
+                    reason:
+                        "файл не в кодировке UTF-8 (возможно, cp1251): пересохраните его в UTF-8"
+                            .into(),
                 }
             })?;
             texts.insert(*name, (path, text));
@@ -361,7 +362,11 @@ impl CsvTable {
             .headers()
             .map_err(|e| err(path, e.position().map(|p| p.line()), e.to_string()))?
             .clone();
-        let header_line = reader.position().line().max(1);
+        // The header is the first line that is not a comment.
+        let header_line = text
+            .lines()
+            .position(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map_or(1, |i| i as u64 + 1);
         let columns: HashMap<String, usize> = headers
             .iter()
             .enumerate()
@@ -372,7 +377,10 @@ impl CsvTable {
                 return Err(err(
                     path,
                     Some(header_line),
-                    format!("нет столбца «{column}» (столбцы: {})", headers.iter().collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "нет столбца «{column}» (столбцы: {})",
+                        headers.iter().collect::<Vec<_>>().join(", ")
+                    ),
                 ));
             }
         }
@@ -523,7 +531,14 @@ fn load_settlements(
     let table = CsvTable::read(
         path,
         text,
-        &["municipality_code", "name", "kind", "lat", "lon", "population"],
+        &[
+            "municipality_code",
+            "name",
+            "kind",
+            "lat",
+            "lon",
+            "population",
+        ],
     )?;
     let mut out = Vec::new();
     for row in table.rows(path) {
@@ -575,10 +590,18 @@ fn load_taxonomy(path: &Path, text: &str) -> Result<Vec<Block>, PackError> {
         let line = Some(line_of_offset(text, spanned.span().start));
         let block = spanned.into_inner();
         if block.code.is_empty() || !block_codes.insert(block.code.clone()) {
-            return Err(err(path, line, format!("код блока «{}» пуст или повторяется", block.code)));
+            return Err(err(
+                path,
+                line,
+                format!("код блока «{}» пуст или повторяется", block.code),
+            ));
         }
         if !block_names.insert(block.name.clone()) {
-            return Err(err(path, line, format!("название блока «{}» повторяется", block.name)));
+            return Err(err(
+                path,
+                line,
+                format!("название блока «{}» повторяется", block.name),
+            ));
         }
         if block.topics.is_empty() {
             return Err(err(path, line, format!("у блока «{}» нет тем", block.name)));
@@ -588,12 +611,20 @@ fn load_taxonomy(path: &Path, text: &str) -> Result<Vec<Block>, PackError> {
             let line = Some(line_of_offset(text, spanned.span().start));
             let topic = spanned.into_inner();
             if topic.code.is_empty() || !topic_codes.insert(topic.code.clone()) {
-                return Err(err(path, line, format!("код темы «{}» пуст или повторяется", topic.code)));
+                return Err(err(
+                    path,
+                    line,
+                    format!("код темы «{}» пуст или повторяется", topic.code),
+                ));
             }
             topics.push(Topic {
                 code: TopicCode::new(topic.code),
                 name: topic.name,
-                keywords: topic.keywords.into_iter().map(|k| k.to_lowercase()).collect(),
+                keywords: topic
+                    .keywords
+                    .into_iter()
+                    .map(|k| k.to_lowercase())
+                    .collect(),
             });
         }
         out.push(Block {
@@ -669,11 +700,19 @@ fn load_deadlines(path: &Path, text: &str) -> Result<Vec<DeadlineRule>, PackErro
         let line = Some(line_of_offset(text, spanned.span().start));
         let rule = spanned.into_inner();
         if !seen.insert((rule.regime, rule.channel)) {
-            return Err(err(path, line, "правило для этого режима и канала повторяется"));
+            return Err(err(
+                path,
+                line,
+                "правило для этого режима и канала повторяется",
+            ));
         }
         if rule.clock(ClockKind::Answer).is_none() && rule.clock(ClockKind::FirstReaction).is_none()
         {
-            return Err(err(path, line, "правило не задаёт ни срока ответа, ни срока первой реакции"));
+            return Err(err(
+                path,
+                line,
+                "правило не задаёт ни срока ответа, ни срока первой реакции",
+            ));
         }
         if let Some(clock) = rule.clocks.iter().find(|c| c.amount == 0) {
             return Err(err(
@@ -685,11 +724,18 @@ fn load_deadlines(path: &Path, text: &str) -> Result<Vec<DeadlineRule>, PackErro
         out.push(rule);
     }
     for regime in Regime::ALL {
-        if !out.iter().any(|r| r.regime == *regime && r.channel.is_none()) {
+        if !out
+            .iter()
+            .any(|r| r.regime == *regime && r.channel.is_none())
+        {
             return Err(err(
                 path,
                 None,
-                format!("нет общего правила сроков для режима «{}» ({})", regime.label_ru(), regime.code()),
+                format!(
+                    "нет общего правила сроков для режима «{}» ({})",
+                    regime.label_ru(),
+                    regime.code()
+                ),
             ));
         }
     }
@@ -710,10 +756,18 @@ fn load_kpi(path: &Path, text: &str) -> Result<Vec<KpiTarget>, PackError> {
         let line = Some(line_of_offset(text, spanned.span().start));
         let target = spanned.into_inner();
         if !seen.insert((target.id.clone(), target.regime)) {
-            return Err(err(path, line, format!("показатель «{}» повторяется", target.id)));
+            return Err(err(
+                path,
+                line,
+                format!("показатель «{}» повторяется", target.id),
+            ));
         }
         if !target.target.is_finite() {
-            return Err(err(path, line, format!("цель показателя «{}» — не число", target.id)));
+            return Err(err(
+                path,
+                line,
+                format!("цель показателя «{}» — не число", target.id),
+            ));
         }
         out.push(target);
     }
@@ -726,7 +780,9 @@ fn load_calendar(path: &Path, text: &str) -> Result<WorkCalendar, PackError> {
     for row in table.rows(path) {
         let raw = row.required("date")?;
         let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-            row.error(format!("неверная дата «{raw}»: ожидается ГГГГ-ММ-ДД, например 2026-01-09"))
+            row.error(format!(
+                "неверная дата «{raw}»: ожидается ГГГГ-ММ-ДД, например 2026-01-09"
+            ))
         })?;
         let kind_code = row.required("kind")?;
         let kind = DayKind::from_code(kind_code).ok_or_else(|| {
@@ -736,10 +792,14 @@ fn load_calendar(path: &Path, text: &str) -> Result<WorkCalendar, PackError> {
         })?;
         let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
         if kind == DayKind::WorkingDay && !weekend {
-            return Err(row.error(format!("{raw} — будний день, он не может быть рабочим по переносу")));
+            return Err(row.error(format!(
+                "{raw} — будний день, он не может быть рабочим по переносу"
+            )));
         }
         if kind == DayKind::DayOff && weekend {
-            return Err(row.error(format!("{raw} — суббота или воскресенье, перенос выходного на него не имеет смысла")));
+            return Err(row.error(format!(
+                "{raw} — суббота или воскресенье, перенос выходного на него не имеет смысла"
+            )));
         }
         if days.contains_key(&date) {
             return Err(row.error(format!("дата {raw} повторяется")));

@@ -56,22 +56,27 @@ fn open_statuses_sql() -> String {
 }
 
 impl Stats {
-    pub fn compute(store: &Store, pack: &RegionPack, now: DateTime<Utc>) -> Result<Stats, StoreError> {
+    pub fn compute(
+        store: &Store,
+        pack: &RegionPack,
+        now: DateTime<Utc>,
+    ) -> Result<Stats, StoreError> {
         let conn = store.conn();
         let err = |e| store.sql_error(e);
         let now_s = now.timestamp();
-        let window_end = (now + Duration::hours(i64::from(pack.region.at_risk_window_hours))).timestamp();
+        let window_end =
+            (now + Duration::hours(i64::from(pack.region.at_risk_window_hours))).timestamp();
         let running = running_statuses_sql();
         let open = open_statuses_sql();
-        let (total, open_count, overdue, at_risk, unclassified, without_coordinates, without_municipality): (
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-        ) = conn
+        let (
+            total,
+            open_count,
+            overdue,
+            at_risk,
+            unclassified,
+            without_coordinates,
+            without_municipality,
+        ): (i64, i64, i64, i64, i64, i64, i64) = conn
             .query_row(
                 &format!(
                     "SELECT count(*),
@@ -84,7 +89,17 @@ impl Stats {
                      FROM appeals"
                 ),
                 [now_s, window_end],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
             )
             .map_err(err)?;
 
@@ -105,17 +120,26 @@ impl Stats {
         let by_block = pack
             .blocks
             .iter()
-            .map(|b| (b.name.clone(), blocks.get(b.code.as_str()).copied().unwrap_or(0)))
+            .map(|b| {
+                (
+                    b.name.clone(),
+                    blocks.get(b.code.as_str()).copied().unwrap_or(0),
+                )
+            })
             .collect();
         let statuses = group("status")?;
-        let mut by_status: BTreeMap<String, u64> =
-            Status::ALL.iter().map(|s| (s.code().to_string(), 0)).collect();
+        let mut by_status: BTreeMap<String, u64> = Status::ALL
+            .iter()
+            .map(|s| (s.code().to_string(), 0))
+            .collect();
         for (code, n) in statuses {
             *by_status.entry(code).or_default() += n;
         }
         let regimes = group("regime")?;
-        let mut by_regime: BTreeMap<String, u64> =
-            Regime::ALL.iter().map(|r| (r.code().to_string(), 0)).collect();
+        let mut by_regime: BTreeMap<String, u64> = Regime::ALL
+            .iter()
+            .map(|r| (r.code().to_string(), 0))
+            .collect();
         for (code, n) in regimes {
             *by_regime.entry(code).or_default() += n;
         }
@@ -123,7 +147,12 @@ impl Stats {
         let by_municipality = pack
             .municipalities
             .iter()
-            .map(|m| (m.name.clone(), municipalities.get(m.code.as_str()).copied().unwrap_or(0)))
+            .map(|m| {
+                (
+                    m.name.clone(),
+                    municipalities.get(m.code.as_str()).copied().unwrap_or(0),
+                )
+            })
             .collect();
 
         Ok(Stats {

@@ -135,11 +135,13 @@ impl DemoCorpus {
         let mut topics = Vec::new();
         for block in &pack.blocks {
             for topic in &block.topics {
-                let demo = by_code.remove(topic.code.as_str()).ok_or_else(|| PackError {
-                    file: topics_path.clone(),
-                    line: None,
-                    reason: format!("нет демо-текстов для темы «{}»", topic.code),
-                })?;
+                let demo = by_code
+                    .remove(topic.code.as_str())
+                    .ok_or_else(|| PackError {
+                        file: topics_path.clone(),
+                        line: None,
+                        reason: format!("нет демо-текстов для темы «{}»", topic.code),
+                    })?;
                 topics.push(demo);
             }
         }

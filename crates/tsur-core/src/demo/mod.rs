@@ -60,7 +60,9 @@ pub enum DemoError {
     Pack(#[from] PackError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("файл {0} уже существует; добавьте --force, чтобы заменить его (старый файл заменяется только после успешной генерации)")]
+    #[error(
+        "файл {0} уже существует; добавьте --force, чтобы заменить его (старый файл заменяется только после успешной генерации)"
+    )]
     Exists(PathBuf),
     #[error("не удалось записать {path}: {source}")]
     Io {
@@ -90,9 +92,10 @@ pub fn write_demo_replica(
         return Err(DemoError::Exists(path.to_path_buf()));
     }
     let corpus = DemoCorpus::load(pack)?;
-    let file_name = path
-        .file_name()
-        .map_or_else(|| "demo.sqlite".into(), |n| n.to_string_lossy().into_owned());
+    let file_name = path.file_name().map_or_else(
+        || "demo.sqlite".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -159,6 +162,9 @@ struct Model<'a> {
     hours: Weighted,
 }
 
+/// Settlement kind of an inner city district (a part of its city's row).
+const INNER_DISTRICT: &str = "район города";
+
 const CHANNELS: &[(Channel, f64)] = &[
     (Channel::Pos, 44.0),
     (Channel::Social, 24.0),
@@ -214,7 +220,10 @@ impl<'a> Model<'a> {
         let mut administrations = vec![None; pack.municipalities.len()];
         for (oi, org) in pack.organisations.iter().enumerate() {
             let block = org.block.as_ref().and_then(|b| block_index(b.as_str()));
-            let muni = org.municipality.as_ref().and_then(|m| muni_index(m.as_str()));
+            let muni = org
+                .municipality
+                .as_ref()
+                .and_then(|m| muni_index(m.as_str()));
             match (block, muni) {
                 (Some(b), Some(m)) => orgs_local[b][m].push(oi),
                 (Some(b), None) => orgs_regional[b].push(oi),
@@ -298,10 +307,20 @@ impl<'a> Model<'a> {
         (muni, settlement)
     }
 
-    fn street(&self, rng: &mut DemoRng, settlement: Option<usize>) -> String {
-        let city_streets = settlement
-            .map(|s| &self.pack.settlements[s].name)
-            .and_then(|name| self.corpus.streets.cities.get(name))
+    /// The name people write for a settlement: an inner city district is written as its city.
+    fn place_name(&self, settlement: Option<usize>, muni: usize) -> &'a str {
+        match settlement.map(|s| &self.pack.settlements[s]) {
+            Some(s) if s.kind != INNER_DISTRICT => s.name.as_str(),
+            _ => self.pack.municipalities[muni].admin_centre.as_str(),
+        }
+    }
+
+    fn street(&self, rng: &mut DemoRng, settlement: Option<usize>, muni: usize) -> String {
+        let city_streets = self
+            .corpus
+            .streets
+            .cities
+            .get(self.place_name(settlement, muni))
             .filter(|list| !list.is_empty());
         let street = match city_streets {
             Some(list) if rng.chance(0.8) => rng.pick(list),
@@ -310,9 +329,18 @@ impl<'a> Model<'a> {
         format!("{street}, д. {}", rng.range(1, 120))
     }
 
-    fn point_near(&self, rng: &mut DemoRng, settlement: Option<usize>, muni: usize, spread: f64) -> (f64, f64) {
+    fn point_near(
+        &self,
+        rng: &mut DemoRng,
+        settlement: Option<usize>,
+        muni: usize,
+        spread: f64,
+    ) -> (f64, f64) {
         let (centre, population) = match settlement {
-            Some(s) => (self.pack.settlements[s].point, self.pack.settlements[s].population),
+            Some(s) => (
+                self.pack.settlements[s].point,
+                self.pack.settlements[s].population,
+            ),
             None => (self.pack.municipalities[muni].point, 5_000),
         };
         let sigma = spread * (0.004 + 0.03 * (f64::from(population) / 1_000_000.0).sqrt());
@@ -377,21 +405,55 @@ fn fill(template: &str, address: &str, settlement: &str, rng: &mut DemoRng) -> S
 }
 
 const TRANSLIT: &[(char, &str)] = &[
-    ('а', "a"), ('б', "b"), ('в', "v"), ('г', "g"), ('д', "d"), ('е', "e"), ('ё', "e"),
-    ('ж', "zh"), ('з', "z"), ('и', "i"), ('й', "y"), ('к', "k"), ('л', "l"), ('м', "m"),
-    ('н', "n"), ('о', "o"), ('п', "p"), ('р', "r"), ('с', "s"), ('т', "t"), ('у', "u"),
-    ('ф', "f"), ('х', "kh"), ('ц', "ts"), ('ч', "ch"), ('ш', "sh"), ('щ', "sch"), ('ъ', ""),
-    ('ы', "y"), ('ь', ""), ('э', "e"), ('ю', "yu"), ('я', "ya"),
+    ('а', "a"),
+    ('б', "b"),
+    ('в', "v"),
+    ('г', "g"),
+    ('д', "d"),
+    ('е', "e"),
+    ('ё', "e"),
+    ('ж', "zh"),
+    ('з', "z"),
+    ('и', "i"),
+    ('й', "y"),
+    ('к', "k"),
+    ('л', "l"),
+    ('м', "m"),
+    ('н', "n"),
+    ('о', "o"),
+    ('п', "p"),
+    ('р', "r"),
+    ('с', "s"),
+    ('т', "t"),
+    ('у', "u"),
+    ('ф', "f"),
+    ('х', "kh"),
+    ('ц', "ts"),
+    ('ч', "ch"),
+    ('ш', "sh"),
+    ('щ', "sch"),
+    ('ъ', ""),
+    ('ы', "y"),
+    ('ь', ""),
+    ('э', "e"),
+    ('ю', "yu"),
+    ('я', "ya"),
 ];
 
 fn translit(s: &str) -> String {
     s.chars()
         .flat_map(|c| c.to_lowercase())
         .map(|c| {
-            TRANSLIT
-                .iter()
-                .find(|(k, _)| *k == c)
-                .map_or_else(|| if c.is_ascii_alphanumeric() { c.to_string() } else { String::new() }, |(_, v)| (*v).to_string())
+            TRANSLIT.iter().find(|(k, _)| *k == c).map_or_else(
+                || {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_string()
+                    } else {
+                        String::new()
+                    }
+                },
+                |(_, v)| (*v).to_string(),
+            )
         })
         .collect()
 }
@@ -404,9 +466,17 @@ fn make_author(
     let n = &corpus.names;
     let female = rng.chance(0.55);
     let (surname, first, patronymic) = if female {
-        (rng.pick(&n.female_surnames), rng.pick(&n.female_first), rng.pick(&n.female_patronymics))
+        (
+            rng.pick(&n.female_surnames),
+            rng.pick(&n.female_first),
+            rng.pick(&n.female_patronymics),
+        )
     } else {
-        (rng.pick(&n.male_surnames), rng.pick(&n.male_first), rng.pick(&n.male_patronymics))
+        (
+            rng.pick(&n.male_surnames),
+            rng.pick(&n.male_first),
+            rng.pick(&n.male_patronymics),
+        )
     };
     if channel == Channel::Social {
         // A profile name: no patronymic, no contacts.
@@ -498,14 +568,20 @@ fn generate_into(
     let day_weights = Weighted::new(days.iter().map(|d| {
         let m = d.month0() as usize;
         let season: f64 = (0..topic_count).map(|t| model.topic_weight(t, m)).sum();
-        let weekday = if matches!(d.weekday(), Weekday::Sat | Weekday::Sun) { 0.6 } else { 1.0 };
+        let weekday = if matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+            0.6
+        } else {
+            1.0
+        };
         season * weekday
     }))
-    .ok_or_else(|| DemoError::Pack(PackError {
-        file: pack.dir.join("demo/topics.toml"),
-        line: None,
-        reason: "у всех тем нулевой вес".into(),
-    }))?;
+    .ok_or_else(|| {
+        DemoError::Pack(PackError {
+            file: pack.dir.join("demo/topics.toml"),
+            line: None,
+            reason: "у всех тем нулевой вес".into(),
+        })
+    })?;
     let topics_by_month: Vec<Weighted> = (0..12)
         .map(|m| {
             Weighted::new((0..topic_count).map(|t| model.topic_weight(t, m)))
@@ -519,7 +595,11 @@ fn generate_into(
     // Hot spots take about 8 % of the appeals.
     let mut plan: Vec<Planned> = Vec::with_capacity(params.appeals as usize);
     let mut hotspots: Vec<Hotspot> = Vec::new();
-    let hotspot_budget = if hotspot_topics.is_empty() { 0 } else { params.appeals * 8 / 100 };
+    let hotspot_budget = if hotspot_topics.is_empty() {
+        0
+    } else {
+        params.appeals * 8 / 100
+    };
     let mut planned_hot = 0;
     while planned_hot < hotspot_budget {
         let day = days[day_weights.sample(&mut plan_rng)];
@@ -536,15 +616,20 @@ fn generate_into(
         let duration_secs = plan_rng.range(2, 9) * 86_400;
         let id = hotspots.len() as u32;
         for _ in 0..size {
-            let offset_secs = (plan_rng.exponential(duration_secs as f64 / 3.0) as i64).min(duration_secs);
+            let offset_secs =
+                (plan_rng.exponential(duration_secs as f64 / 3.0) as i64).min(duration_secs);
             let received = (start + offset_secs).min(now - 60);
-            plan.push(Planned { received, topic: topic as u16, hotspot: id });
+            plan.push(Planned {
+                received,
+                topic: topic as u16,
+                hotspot: id,
+            });
         }
         hotspots.push(Hotspot {
             topic,
             muni,
             settlement,
-            address: model.street(&mut plan_rng, settlement),
+            address: model.street(&mut plan_rng, settlement, muni),
             lat,
             lon,
             first_received: i64::MAX,
@@ -559,7 +644,11 @@ fn generate_into(
         let received = day_start(day)
             + model.hours.sample(&mut plan_rng) as i64 * 3600
             + plan_rng.range(0, 3599);
-        plan.push(Planned { received: received.min(now - 60), topic: topic as u16, hotspot: NO_HOTSPOT });
+        plan.push(Planned {
+            received: received.min(now - 60),
+            topic: topic as u16,
+            hotspot: NO_HOTSPOT,
+        });
     }
     plan.truncate(params.appeals as usize);
     plan.sort_by_key(|p| p.received);
@@ -568,10 +657,7 @@ fn generate_into(
     let conn = store.conn_mut();
     conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -200000;")?;
     for index in SCHEMA_V1_INDEXES {
-        let name = index
-            .split_whitespace()
-            .nth(5)
-            .unwrap_or_default();
+        let name = index.split_whitespace().nth(5).unwrap_or_default();
         conn.execute(&format!("DROP INDEX IF EXISTS {name}"), [])?;
     }
     let tx = conn.transaction()?;
@@ -628,7 +714,10 @@ fn generate_into(
                 .chance(0.09)
                 .then(|| {
                     let lo = repeat_pool.len().saturating_sub(4_000);
-                    (!repeat_pool.is_empty()).then(|| repeat_pool[r.range(lo as i64, repeat_pool.len() as i64 - 1) as usize].clone())
+                    (!repeat_pool.is_empty()).then(|| {
+                        repeat_pool[r.range(lo as i64, repeat_pool.len() as i64 - 1) as usize]
+                            .clone()
+                    })
                 })
                 .flatten()
                 .filter(|s| s.answered < received && received - s.answered <= 90 * 86_400)
@@ -647,7 +736,7 @@ fn generate_into(
                 let (m, s) = model.pick_place(r);
                 muni = m;
                 settlement = s;
-                address = Some(model.street(r, settlement));
+                address = Some(model.street(r, settlement, muni));
                 let (la, lo) = model.point_near(r, settlement, muni, 1.0);
                 lat = Some(la);
                 lon = Some(lo);
@@ -675,12 +764,19 @@ fn generate_into(
             }
             let (block_idx, topic_ref) = model.topics[topic];
             let demo = &corpus.topics[topic];
-            let settlement_name = settlement
-                .map(|s| pack.settlements[s].name.as_str())
-                .unwrap_or_else(|| pack.municipalities[muni].admin_centre.as_str());
-            let templates = if channel == Channel::Social { &demo.social } else { &demo.formal };
+            let settlement_name = model.place_name(settlement, muni);
+            let templates = if channel == Channel::Social {
+                &demo.social
+            } else {
+                &demo.formal
+            };
             let template: &String = r.pick(templates);
-            let text = fill(template, address.as_deref().unwrap_or("—"), settlement_name, r);
+            let text = fill(
+                template,
+                address.as_deref().unwrap_or("—"),
+                settlement_name,
+                r,
+            );
 
             // Registration and deadlines.
             let registered = received
@@ -692,8 +788,18 @@ fn generate_into(
                 };
             let registered = registered.min(now);
             let received_dt = Utc.timestamp_opt(received, 0).single().unwrap_or_default();
-            let registered_dt = Utc.timestamp_opt(registered, 0).single().unwrap_or_default();
-            let profile = org.map_or(OrgProfile { late_p: 0.1, merits_p: 0.8, pace: 0.5 }, |o| model.profiles[o]);
+            let registered_dt = Utc
+                .timestamp_opt(registered, 0)
+                .single()
+                .unwrap_or_default();
+            let profile = org.map_or(
+                OrgProfile {
+                    late_p: 0.1,
+                    merits_p: 0.8,
+                    pace: 0.5,
+                },
+                |o| model.profiles[o],
+            );
             let mut adjustments = Vec::new();
             let extended = regime == Regime::Fz59 && r.chance(0.05);
             if extended {
@@ -707,17 +813,33 @@ fn generate_into(
             let pause_until = pause_from + r.range(2, 7) * 86_400;
             if paused {
                 adjustments.push(ClockAdjustment::Pause {
-                    from_utc: Utc.timestamp_opt(pause_from, 0).single().unwrap_or_default(),
-                    until_utc: (pause_until <= now).then(|| Utc.timestamp_opt(pause_until, 0).single().unwrap_or_default()),
+                    from_utc: Utc
+                        .timestamp_opt(pause_from, 0)
+                        .single()
+                        .unwrap_or_default(),
+                    until_utc: (pause_until <= now).then(|| {
+                        Utc.timestamp_opt(pause_until, 0)
+                            .single()
+                            .unwrap_or_default()
+                    }),
                 });
             }
-            let deadline = engine.compute(regime, channel, ClockKind::Answer, received_dt, Some(registered_dt), &adjustments)?;
+            let deadline = engine.compute(
+                regime,
+                channel,
+                ClockKind::Answer,
+                received_dt,
+                Some(registered_dt),
+                &adjustments,
+            )?;
             let due = deadline.due_utc.timestamp();
             let first_reaction_due = (regime == Regime::Social).then(|| received + 24 * 3_600);
-            let first_reaction = first_reaction_due.map(|_| {
-                let mean = if profile.late_p > 0.3 { 14.0 } else { 3.5 };
-                received + (r.exponential(mean) * 3_600.0) as i64 + 300
-            }).filter(|t| *t <= now);
+            let first_reaction = first_reaction_due
+                .map(|_| {
+                    let mean = if profile.late_p > 0.3 { 14.0 } else { 3.5 };
+                    received + (r.exponential(mean) * 3_600.0) as i64 + 300
+                })
+                .filter(|t| *t <= now);
 
             // Outcome: on time at the organisation's pace, or late.
             let rejected = classified && r.chance(0.012);
@@ -728,15 +850,38 @@ fn generate_into(
             } else {
                 registered + (span as f64 * (profile.pace * (0.3 + r.f64())).min(0.97)) as i64
             };
-            let answered = classified && !rejected && answer_at <= now && !(paused && pause_until > now);
+            let answered =
+                classified && !rejected && answer_at <= now && !(paused && pause_until > now);
             let age = now - received;
 
             let actor_org = org.map(|o| pack.organisations[o].code.as_str());
             let org_name = actor_org.unwrap_or("system");
-            w.event(id, received, "received", "system", None, Some(Status::New), None)?;
+            w.event(
+                id,
+                received,
+                "received",
+                "system",
+                None,
+                Some(Status::New),
+                None,
+            )?;
             let mut status = Status::New;
-            let step = |w: &mut Writer, status: &mut Status, to: Status, at: i64, actor: &str, note: Option<&str>| -> rusqlite::Result<()> {
-                w.event(id, at, "status_changed", actor, Some(*status), Some(to), note)?;
+            let step = |w: &mut Writer,
+                        status: &mut Status,
+                        to: Status,
+                        at: i64,
+                        actor: &str,
+                        note: Option<&str>|
+             -> rusqlite::Result<()> {
+                w.event(
+                    id,
+                    at,
+                    "status_changed",
+                    actor,
+                    Some(*status),
+                    Some(to),
+                    note,
+                )?;
                 *status = to;
                 Ok(())
             };
@@ -746,31 +891,100 @@ fn generate_into(
             let mut kind_of_answer = None;
             if !classified {
                 if age > 2 * 3_600 {
-                    step(&mut w, &mut status, Status::Triage, registered, "operator", Some("тема не определена"))?;
+                    step(
+                        &mut w,
+                        &mut status,
+                        Status::Triage,
+                        registered,
+                        "operator",
+                        Some("тема не определена"),
+                    )?;
                 }
             } else if rejected {
-                step(&mut w, &mut status, Status::Rejected, registered, "operator", Some("нет содержания обращения"))?;
+                step(
+                    &mut w,
+                    &mut status,
+                    Status::Rejected,
+                    registered,
+                    "operator",
+                    Some("нет содержания обращения"),
+                )?;
             } else {
                 let routed_at = (registered + r.range(600, 6 * 3_600)).min(now);
                 if age > 3_600 {
-                    step(&mut w, &mut status, Status::Triage, registered, "operator", None)?;
-                    step(&mut w, &mut status, Status::Routed, routed_at, "operator", Some(org_name))?;
+                    step(
+                        &mut w,
+                        &mut status,
+                        Status::Triage,
+                        registered,
+                        "operator",
+                        None,
+                    )?;
+                    step(
+                        &mut w,
+                        &mut status,
+                        Status::Routed,
+                        routed_at,
+                        "operator",
+                        Some(org_name),
+                    )?;
                 }
                 let work_at = routed_at + r.range(3_600, 2 * 86_400);
                 if work_at < now && status == Status::Routed {
-                    step(&mut w, &mut status, Status::InProgress, work_at, org_name, None)?;
+                    step(
+                        &mut w,
+                        &mut status,
+                        Status::InProgress,
+                        work_at,
+                        org_name,
+                        None,
+                    )?;
                 }
-                if extended && let Some(ClockAdjustment::Extension { at_utc, .. }) = adjustments.first() {
+                if extended
+                    && let Some(ClockAdjustment::Extension { at_utc, .. }) = adjustments.first()
+                {
                     let at = at_utc.timestamp();
                     if at < now && status == Status::InProgress {
-                        step(&mut w, &mut status, Status::Extended, at, org_name, Some("продлено на 30 дней с уведомлением заявителя"))?;
-                        w.event(id, at, "extended", org_name, None, None, Some("продлено на 30 дней"))?;
+                        step(
+                            &mut w,
+                            &mut status,
+                            Status::Extended,
+                            at,
+                            org_name,
+                            Some("продлено на 30 дней с уведомлением заявителя"),
+                        )?;
+                        w.event(
+                            id,
+                            at,
+                            "extended",
+                            org_name,
+                            None,
+                            None,
+                            Some("продлено на 30 дней"),
+                        )?;
                     }
                 }
-                if paused && pause_from < now && matches!(status, Status::InProgress | Status::Extended) {
-                    step(&mut w, &mut status, Status::AwaitingCitizen, pause_from, org_name, Some("запрошены уточнения у заявителя"))?;
+                if paused
+                    && pause_from < now
+                    && matches!(status, Status::InProgress | Status::Extended)
+                {
+                    step(
+                        &mut w,
+                        &mut status,
+                        Status::AwaitingCitizen,
+                        pause_from,
+                        org_name,
+                        Some("запрошены уточнения у заявителя"),
+                    )?;
                     if pause_until <= now {
-                        step(&mut w, &mut status, Status::InProgress, pause_until, org_name, Some("заявитель дал уточнения"))?;
+                        step(
+                            &mut w,
+                            &mut status,
+                            Status::InProgress,
+                            pause_until,
+                            org_name,
+                            Some("заявитель дал уточнения"),
+                        )?;
                     }
                 }
                 if answered {
@@ -782,8 +996,17 @@ fn generate_into(
                         AnswerKind::Forwarded
                     };
                     let at = answer_at.max(work_at.min(now));
-                    if kind == AnswerKind::Forwarded && status.next_allowed().contains(&Status::Forwarded) {
-                        step(&mut w, &mut status, Status::Forwarded, at - 60, org_name, Some("направлено по компетенции"))?;
+                    if kind == AnswerKind::Forwarded
+                        && status.next_allowed().contains(&Status::Forwarded)
+                    {
+                        step(
+                            &mut w,
+                            &mut status,
+                            Status::Forwarded,
+                            at - 60,
+                            org_name,
+                            Some("направлено по компетенции"),
+                        )?;
                     }
                     if status.next_allowed().contains(&Status::Answered) {
                         step(&mut w, &mut status, Status::Answered, at, org_name, None)?;
@@ -794,8 +1017,20 @@ fn generate_into(
                         _ => &corpus.answers.forwarded,
                     };
                     let template: &String = r.pick(texts);
-                    let answer_text = fill(template, address.as_deref().unwrap_or("указанному адресу"), settlement_name, r);
-                    w.answer.execute(params![id, at, actor_org, kind.code(), kind == AnswerKind::Merits, answer_text])?;
+                    let answer_text = fill(
+                        template,
+                        address.as_deref().unwrap_or("указанному адресу"),
+                        settlement_name,
+                        r,
+                    );
+                    w.answer.execute(params![
+                        id,
+                        at,
+                        actor_org,
+                        kind.code(),
+                        kind == AnswerKind::Merits,
+                        answer_text
+                    ])?;
                     w.answers += 1;
                     w.event(id, at, "answered", org_name, None, None, Some(kind.code()))?;
                     answered_utc = Some(at);
@@ -805,35 +1040,78 @@ fn generate_into(
                         let rated_at = at + r.range(3_600, 5 * 86_400);
                         if rated_at <= now {
                             let good = !late && kind == AnswerKind::Merits;
-                            let table: [f64; 5] = if good { [0.05, 0.06, 0.12, 0.25, 0.52] } else { [0.34, 0.24, 0.2, 0.12, 0.10] };
+                            let table: [f64; 5] = if good {
+                                [0.05, 0.06, 0.12, 0.25, 0.52]
+                            } else {
+                                [0.34, 0.24, 0.2, 0.12, 0.10]
+                            };
                             let stars = Weighted::new(table).map_or(3, |t| t.sample(r) as i64 + 1);
                             rating = Some(stars);
-                            w.event(id, rated_at, "rated", "citizen", None, None, Some(&stars.to_string()))?;
+                            w.event(
+                                id,
+                                rated_at,
+                                "rated",
+                                "citizen",
+                                None,
+                                None,
+                                Some(&stars.to_string()),
+                            )?;
                         }
                     }
                     let close_at = at + r.range(3, 10) * 86_400;
                     if close_at <= now {
-                        step(&mut w, &mut status, Status::Closed, close_at, "system", None)?;
+                        step(
+                            &mut w,
+                            &mut status,
+                            Status::Closed,
+                            close_at,
+                            "system",
+                            None,
+                        )?;
                         closed_utc = Some(close_at);
                     }
                 } else if status == Status::InProgress {
                     // Open cases: some are close to an answer, overdue ones are often escalated.
                     if now > due && r.chance(0.3) {
-                        step(&mut w, &mut status, Status::Escalated, due + 3_600, "operator", Some("просрочено: передано руководителю блока"))?;
+                        step(
+                            &mut w,
+                            &mut status,
+                            Status::Escalated,
+                            due + 3_600,
+                            "operator",
+                            Some("просрочено: передано руководителю блока"),
+                        )?;
                     } else if due - now < 2 * 86_400 && r.chance(0.4) {
-                        step(&mut w, &mut status, Status::AnswerPrepared, now - r.range(60, 6 * 3_600).min(now - work_at).max(0), org_name, None)?;
+                        step(
+                            &mut w,
+                            &mut status,
+                            Status::AnswerPrepared,
+                            now - r.range(60, 6 * 3_600).min(now - work_at).max(0),
+                            org_name,
+                            None,
+                        )?;
                     }
                 }
             }
             if let Some(t) = first_reaction {
                 let template: &String = r.pick(&corpus.answers.social_reaction);
                 let reaction = fill(template, "", settlement_name, r);
-                w.answer.execute(params![id, t, Option::<&str>::None, AnswerKind::Reaction.code(), false, reaction])?;
+                w.answer.execute(params![
+                    id,
+                    t,
+                    Option::<&str>::None,
+                    AnswerKind::Reaction.code(),
+                    false,
+                    reaction
+                ])?;
                 w.answers += 1;
             }
 
             let (block_code, topic_code) = if classified {
-                (Some(pack.blocks[block_idx].code.as_str()), Some(topic_ref.code.as_str()))
+                (
+                    Some(pack.blocks[block_idx].code.as_str()),
+                    Some(topic_ref.code.as_str()),
+                )
             } else {
                 (None, None)
             };
@@ -848,7 +1126,11 @@ fn generate_into(
                 };
             }
             let (author_name, author_phone, author_email) = &author;
-            let updated = [Some(received), answered_utc, closed_utc].into_iter().flatten().max().unwrap_or(received);
+            let updated = [Some(received), answered_utc, closed_utc]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(received);
             w.appeal.execute(params![
                 id,
                 format!("DEMO-{id:07}"),
@@ -908,10 +1190,7 @@ fn generate_into(
                 continue;
             }
             let (block_idx, topic) = model.topics[spot.topic];
-            let place = spot
-                .settlement
-                .map(|s| pack.settlements[s].name.as_str())
-                .unwrap_or_else(|| pack.municipalities[spot.muni].short_name.as_str());
+            let place = model.place_name(spot.settlement, spot.muni);
             let resolved = spot.last_answered.filter(|t| *t > 0);
             let accelerated = resolved.is_some_and(|t| t - spot.first_received < 3 * 86_400);
             problem_insert.execute(params![

@@ -1,0 +1,169 @@
+//! The local store: migrations, WAL, the outbox, and refusing databases it must not touch.
+
+use rusqlite::Connection;
+use std::fs;
+use tsur_core::pack::RegionPack;
+use tsur_core::store::{OutboxAction, SCHEMA_VERSION, Store, StoreError};
+
+#[test]
+fn a_new_database_gets_the_whole_schema_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replica.sqlite");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let mode: String = store
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    for table in [
+        "appeals",
+        "events",
+        "answers",
+        "problems",
+        "organisations",
+        "municipalities",
+        "sync_state",
+        "outbox",
+    ] {
+        let n: i64 = store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "table {table}");
+    }
+    // The queue query uses its index rather than scanning every appeal.
+    let plan: String = store
+        .conn()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id FROM appeals WHERE block_code = 'zhkh' AND status = 'new' ORDER BY due_utc",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("appeals_queue"), "{plan}");
+}
+
+#[test]
+fn reopening_migrates_nothing_twice_and_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replica.sqlite");
+    {
+        let store = Store::open(&path).unwrap();
+        store.set_sync_value("cursor", "42").unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.sync_value("cursor").unwrap().as_deref(), Some("42"));
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+}
+
+#[test]
+fn a_database_from_a_newer_tsur_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newer.sqlite");
+    {
+        let store = Store::open(&path).unwrap();
+        store.set_sync_value("cursor", "7").unwrap();
+        store
+            .conn()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+            .unwrap();
+        store
+            .conn()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+            .unwrap();
+    }
+    let before = fs::read(&path).unwrap();
+    let err = Store::open(&path).unwrap_err();
+    match &err {
+        StoreError::NewerSchema {
+            found, supported, ..
+        } => {
+            assert_eq!(*found, SCHEMA_VERSION + 5);
+            assert_eq!(*supported, SCHEMA_VERSION);
+        }
+        other => panic!("expected NewerSchema, got {other:?}"),
+    }
+    let message = err.to_string();
+    assert!(
+        message.contains("более новой версией") && message.contains("не изменён"),
+        "{message}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), before, "the file must not change");
+    assert!(Store::open_read_only(&path).is_err());
+}
+
+#[test]
+fn a_foreign_sqlite_file_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.sqlite");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('мои заметки');",
+        )
+        .unwrap();
+    }
+    let before = fs::read(&path).unwrap();
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::NotTsur { .. })
+    ));
+    assert_eq!(fs::read(&path).unwrap(), before);
+
+    let garbage = dir.path().join("garbage.sqlite");
+    fs::write(&garbage, b"this is not a database at all, just text").unwrap();
+    assert!(Store::open(&garbage).is_err());
+    assert_eq!(
+        fs::read(&garbage).unwrap(),
+        b"this is not a database at all, just text"
+    );
+}
+
+#[test]
+fn open_existing_does_not_create_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing.sqlite");
+    assert!(matches!(
+        Store::open_existing(&path),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(!path.exists());
+}
+
+#[test]
+fn reference_data_and_the_outbox_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("r.sqlite")).unwrap();
+    let pack = RegionPack::load(RegionPack::bundled_dir()).unwrap();
+    store.write_reference(&pack).unwrap();
+    store.write_reference(&pack).unwrap(); // idempotent
+    let n: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM municipalities", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 43);
+    assert_eq!(
+        store.sync_value("pack_hash").unwrap().as_deref(),
+        Some(pack.version_hash.as_str())
+    );
+
+    let action = OutboxAction {
+        id: "01890a5d-ac96-774b-bcce-b302099a8057".into(),
+        created_utc: 1_780_000_000,
+        appeal_id: Some(17),
+        kind: "escalate".into(),
+        payload: r#"{"to":"block_head"}"#.into(),
+        base_version: Some(3),
+    };
+    store.enqueue_action(&action).unwrap();
+    assert!(
+        store.enqueue_action(&action).is_err(),
+        "the same action id is stored once"
+    );
+    assert_eq!(store.pending_actions().unwrap(), vec![action]);
+}
