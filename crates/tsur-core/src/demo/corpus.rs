@@ -58,6 +58,9 @@ pub struct AnswerTexts {
     pub formal: Vec<String>,
     pub forwarded: Vec<String>,
     pub social_reaction: Vec<String>,
+    /// Answers on the merits specific to a block, by block code.
+    #[serde(default)]
+    pub merits_by_block: BTreeMap<String, Vec<String>>,
 }
 
 /// Everything the generator draws texts from.
@@ -182,6 +185,16 @@ impl DemoCorpus {
         check_templates(&answers_path, "formal", &answers.formal)?;
         check_templates(&answers_path, "forwarded", &answers.forwarded)?;
         check_templates(&answers_path, "social_reaction", &answers.social_reaction)?;
+        for (block, texts) in &answers.merits_by_block {
+            if pack.block(block).is_none() {
+                return Err(PackError {
+                    file: answers_path.clone(),
+                    line: None,
+                    reason: format!("merits_by_block: неизвестный блок «{block}»"),
+                });
+            }
+            check_templates(&answers_path, block, texts)?;
+        }
 
         Ok(DemoCorpus {
             topics,

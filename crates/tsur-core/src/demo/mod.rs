@@ -809,7 +809,9 @@ fn generate_into(
                 });
             }
             let paused = matches!(regime, Regime::Pos | Regime::Fz59) && r.chance(0.02);
-            let pause_from = registered + r.range(1, 4) * 86_400;
+            // Pauses start after work has begun (routing and taking take at most ~2 days) and end
+            // before an extension is granted (15–27 days after registration).
+            let pause_from = registered + r.range(3, 5) * 86_400;
             let pause_until = pause_from + r.range(2, 7) * 86_400;
             if paused {
                 adjustments.push(ClockAdjustment::Pause {
@@ -846,7 +848,7 @@ fn generate_into(
             let late = r.chance(profile.late_p * if hot.is_some() { 1.5 } else { 1.0 });
             let span = (due - registered).max(3_600);
             let answer_at = if late {
-                due + (r.exponential(5.0 * 86_400.0) as i64) + 3_600
+                due + (r.exponential(8.0 * 86_400.0) as i64) + 3_600
             } else {
                 registered + (span as f64 * (profile.pace * (0.3 + r.f64())).min(0.97)) as i64
             };
@@ -940,30 +942,6 @@ fn generate_into(
                         None,
                     )?;
                 }
-                if extended
-                    && let Some(ClockAdjustment::Extension { at_utc, .. }) = adjustments.first()
-                {
-                    let at = at_utc.timestamp();
-                    if at < now && status == Status::InProgress {
-                        step(
-                            &mut w,
-                            &mut status,
-                            Status::Extended,
-                            at,
-                            org_name,
-                            Some("продлено на 30 дней с уведомлением заявителя"),
-                        )?;
-                        w.event(
-                            id,
-                            at,
-                            "extended",
-                            org_name,
-                            None,
-                            None,
-                            Some("продлено на 30 дней"),
-                        )?;
-                    }
-                }
                 if paused
                     && pause_from < now
                     && matches!(status, Status::InProgress | Status::Extended)
@@ -987,6 +965,30 @@ fn generate_into(
                         )?;
                     }
                 }
+                if extended
+                    && let Some(ClockAdjustment::Extension { at_utc, .. }) = adjustments.first()
+                {
+                    let at = at_utc.timestamp();
+                    if at < now && at < answer_at && status == Status::InProgress {
+                        step(
+                            &mut w,
+                            &mut status,
+                            Status::Extended,
+                            at,
+                            org_name,
+                            Some("продлено на 30 дней с уведомлением заявителя"),
+                        )?;
+                        w.event(
+                            id,
+                            at,
+                            "extended",
+                            org_name,
+                            None,
+                            None,
+                            Some("продлено на 30 дней"),
+                        )?;
+                    }
+                }
                 if answered {
                     let kind = if r.chance(profile.merits_p) {
                         AnswerKind::Merits
@@ -995,7 +997,12 @@ fn generate_into(
                     } else {
                         AnswerKind::Forwarded
                     };
-                    let at = answer_at.max(work_at.min(now));
+                    // After everything that happened before it: work started, the pause ended.
+                    let mut at = answer_at.max(work_at + 60);
+                    if paused {
+                        at = at.max(pause_until + 60);
+                    }
+                    let at = at.min(now);
                     if kind == AnswerKind::Forwarded
                         && status.next_allowed().contains(&Status::Forwarded)
                     {
@@ -1011,8 +1018,16 @@ fn generate_into(
                     if status.next_allowed().contains(&Status::Answered) {
                         step(&mut w, &mut status, Status::Answered, at, org_name, None)?;
                     }
+                    let block_answers = corpus
+                        .answers
+                        .merits_by_block
+                        .get(pack.blocks[block_idx].code.as_str())
+                        .filter(|list| !list.is_empty());
                     let texts = match kind {
-                        AnswerKind::Merits => &corpus.answers.merits,
+                        AnswerKind::Merits => match block_answers {
+                            Some(list) if r.chance(0.7) => list,
+                            _ => &corpus.answers.merits,
+                        },
                         AnswerKind::Formal => &corpus.answers.formal,
                         _ => &corpus.answers.forwarded,
                     };
@@ -1077,7 +1092,7 @@ fn generate_into(
                             &mut w,
                             &mut status,
                             Status::Escalated,
-                            due + 3_600,
+                            (due + 3_600).max(work_at + 60).min(now),
                             "operator",
                             Some("просрочено: передано руководителю блока"),
                         )?;
@@ -1142,7 +1157,7 @@ fn generate_into(
                 author_name,
                 author_phone,
                 author_email,
-                address,
+                address.as_ref().map(|a| format!("{settlement_name}, {a}")),
                 lat,
                 lon,
                 pack.municipalities[muni].code.as_str(),
