@@ -1,7 +1,7 @@
 //! The first window: counts by block and status and a map of appeal points over the region.
 //! This is the skeleton the operator-workstation issue grows.
 
-use crate::loader::{self, LoadEvent, Loader, Snapshot, Source};
+use crate::loader::{self, LoadEvent, Loader, Replica, Snapshot, Source};
 use crate::map::RegionOverlay;
 use crate::theme;
 use anyhow::Result;
@@ -24,15 +24,24 @@ pub struct AppOptions {
 
 impl AppOptions {
     /// The defaults of `cargo run`: the demo replica in the data directory and the bundled pack.
-    pub fn new(db: Option<PathBuf>, pack: Option<PathBuf>) -> Self {
-        AppOptions {
+    pub fn new(db: Option<PathBuf>, pack: Option<PathBuf>) -> Result<Self> {
+        let replica = match db {
+            Some(path) => Replica::Existing(path),
+            None => Replica::Demo(crate::paths::demo_replica_path().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "не удалось определить каталог данных пользователя; задайте переменную {}",
+                    crate::paths::DATA_DIR_ENV
+                )
+            })?),
+        };
+        Ok(AppOptions {
             source: Source {
-                db,
+                replica,
                 pack_dir: crate::paths::pack_dir(pack.as_deref()),
                 demo_appeals: FIRST_START_DEMO_APPEALS,
             },
             clock: Arc::new(SystemClock),
-        }
+        })
     }
 }
 
@@ -98,7 +107,7 @@ impl TsurApp {
                 Phase::Ready(s) => {
                     ui.label(&s.region_name);
                     ui.separator();
-                    ui.label(format!("Демо-реплика: {}", s.db_path.display()));
+                    ui.label(format!("Реплика: {}", s.db_path.display()));
                     ui.separator();
                     ui.label(format!(
                         "данные на {}",
@@ -259,7 +268,7 @@ impl eframe::App for TsurApp {
 
 /// Runs the app in a native window.
 pub fn run_native(db: Option<PathBuf>, pack: Option<PathBuf>) -> Result<()> {
-    let options = AppOptions::new(db, pack);
+    let options = AppOptions::new(db, pack)?;
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("tsur — ситуационный центр ЦУР")

@@ -62,9 +62,16 @@ pub enum LoadEvent {
 
 /// Where to read from.
 #[derive(Debug, Clone)]
+pub enum Replica {
+    /// A replica the user named: it must exist.
+    Existing(PathBuf),
+    /// The demo replica, created on first start if missing.
+    Demo(PathBuf),
+}
+
+#[derive(Debug, Clone)]
 pub struct Source {
-    /// A replica to open; `None` means the demo replica in the data directory.
-    pub db: Option<PathBuf>,
+    pub replica: Replica,
     pub pack_dir: PathBuf,
     /// Appeals in a demo replica created on first start.
     pub demo_appeals: u64,
@@ -115,16 +122,11 @@ fn load(
     send: &dyn Fn(LoadEvent),
 ) -> anyhow::Result<Snapshot> {
     let pack = RegionPack::load(&source.pack_dir)?;
-    let db_path = match &source.db {
-        Some(path) => path.clone(),
-        None => crate::paths::demo_replica_path().ok_or_else(|| {
-            anyhow::anyhow!(
-                "не удалось определить каталог данных пользователя; задайте TSUR_DATA_DIR"
-            )
-        })?,
+    let db_path = match &source.replica {
+        Replica::Existing(path) | Replica::Demo(path) => path.clone(),
     };
     if !db_path.exists() {
-        if source.db.is_some() {
+        if let Replica::Existing(_) = source.replica {
             anyhow::bail!("файл реплики {} не найден", db_path.display());
         }
         let now = clock.now_utc();

@@ -1,0 +1,128 @@
+//! The first window, driven headless with egui_kittest: it creates the demo replica on first start
+//! with visible progress, then shows counts by block and status and the map.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tsur::app::{AppOptions, TsurApp, group_digits};
+use tsur::loader::{Replica, Source};
+use tsur_core::clock::FixedClock;
+use tsur_core::demo::{DemoParams, write_demo_replica};
+use tsur_core::pack::RegionPack;
+
+fn options(replica: Replica, demo_appeals: u64) -> AppOptions {
+    AppOptions {
+        source: Source {
+            replica,
+            pack_dir: RegionPack::bundled_dir(),
+            demo_appeals,
+        },
+        clock: Arc::new(FixedClock(
+            Utc.with_ymd_and_hms(2026, 11, 25, 7, 0, 0).unwrap(),
+        )),
+    }
+}
+
+/// Steps the app until its data is loaded, recording whether generation progress was shown.
+fn run_until_ready(harness: &mut Harness<'_, TsurApp>) -> bool {
+    let started = Instant::now();
+    let mut saw_progress = false;
+    while !harness.state().is_ready() {
+        assert!(
+            harness.state().failure().is_none(),
+            "{:?}",
+            harness.state().failure()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the app did not load in time"
+        );
+        harness.step();
+        if harness
+            .query_by_label_contains("создаётся демо-реплика")
+            .is_some()
+        {
+            saw_progress = true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    harness.run_steps(3);
+    saw_progress
+}
+
+#[test]
+fn first_start_creates_the_demo_replica_with_visible_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data/demo.sqlite");
+    let opts = options(Replica::Demo(path.clone()), 30_000);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| TsurApp::new(&cc.egui_ctx, opts));
+    let saw_progress = run_until_ready(&mut harness);
+    assert!(saw_progress, "generation progress must be visible");
+    assert!(path.exists());
+    harness.get_by_label("Всего обращений");
+    harness.get_by_label(&group_digits(30_000));
+}
+
+#[test]
+fn the_window_shows_counts_by_block_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replica.sqlite");
+    let pack = RegionPack::load(RegionPack::bundled_dir()).unwrap();
+    let params = DemoParams {
+        appeals: 3_000,
+        seed: 9,
+        now_utc: DemoParams::now_for_date(&pack, NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()),
+    };
+    write_demo_replica(&pack, &params, &path, false, &mut |_, _| true).unwrap();
+    let expected = {
+        let store = tsur_core::store::Store::open_existing(&path).unwrap();
+        tsur_core::stats::Stats::compute(
+            &store,
+            &pack,
+            Utc.with_ymd_and_hms(2026, 11, 25, 7, 0, 0).unwrap(),
+        )
+        .unwrap()
+    };
+
+    let opts = options(Replica::Existing(path), 0);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| TsurApp::new(&cc.egui_ctx, opts));
+    let saw_progress = run_until_ready(&mut harness);
+    assert!(
+        !saw_progress,
+        "an existing replica is opened, not generated"
+    );
+
+    harness.get_by_label(&group_digits(3_000));
+    for block in &pack.blocks {
+        harness.get_by_label(&block.name);
+    }
+    harness.get_by_label("Просрочено");
+    harness.get_by_label(&group_digits(expected.overdue));
+    harness.get_by_label("Закрыто");
+    harness.get_by_label(&group_digits(expected.by_status["closed"]));
+    harness.get_by_label_contains("данные на 25.11.2026 12:00");
+}
+
+#[test]
+fn a_missing_replica_is_an_error_on_screen_not_a_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.sqlite");
+    let opts = options(Replica::Existing(path.clone()), 1_000);
+    let mut harness = Harness::builder().build_eframe(|cc| TsurApp::new(&cc.egui_ctx, opts));
+    let started = Instant::now();
+    while harness.state().failure().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    harness.run_steps(2);
+    harness.get_by_label("Не удалось открыть данные");
+    harness.get_by_label_contains("не найден");
+    assert!(!path.exists());
+}
