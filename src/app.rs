@@ -58,6 +58,8 @@ pub struct TsurApp {
     loader: Loader,
     phase: Phase,
     map_memory: MapMemory,
+    /// Whether the map has been zoomed to fit the region once.
+    map_fitted: bool,
 }
 
 impl TsurApp {
@@ -66,12 +68,12 @@ impl TsurApp {
         let loader = loader::spawn(options.source, options.clock, move || {
             repaint_ctx.request_repaint()
         });
-        let mut map_memory = MapMemory::default();
-        let _ = map_memory.set_zoom(6.6);
+        let map_memory = MapMemory::default();
         TsurApp {
             loader,
             phase: Phase::Starting,
             map_memory,
+            map_fitted: false,
         }
     }
 
@@ -192,6 +194,13 @@ impl TsurApp {
         let Phase::Ready(s) = &self.phase else {
             return;
         };
+        if !self.map_fitted {
+            let (min_lat, max_lat, min_lon, max_lon) = s.bbox;
+            let zoom =
+                crate::map::fit_zoom(ui.available_size(), min_lat, max_lat, min_lon, max_lon);
+            let _ = self.map_memory.set_zoom(zoom);
+            self.map_fitted = true;
+        }
         let overlay = RegionOverlay {
             cells: &s.cells,
             max_cell: s.max_cell,

@@ -39,9 +39,12 @@ pub struct Snapshot {
     /// The region's local time offset, for showing instants.
     pub utc_offset: chrono::FixedOffset,
     pub centre: (f64, f64),
+    /// The region's bounding box: min_lat, max_lat, min_lon, max_lon.
+    pub bbox: (f64, f64, f64, f64),
     pub stats: Stats,
     pub cells: Vec<Cell>,
     pub max_cell: u32,
+    /// Largest first, so the map labels the places that matter when names would overlap.
     pub places: Vec<MapPlace>,
     /// Block names in pack order, so the panel lists them as the pack does.
     pub block_order: Vec<String>,
@@ -146,24 +149,32 @@ fn load(
     let store = Store::open_existing(&db_path)?;
     let stats = Stats::compute(&store, &pack, clock.now_utc())?;
     let (cells, max_cell) = read_cells(&store)?;
+    let mut places: Vec<MapPlace> = pack
+        .municipalities
+        .iter()
+        .map(|m| MapPlace {
+            name: m.short_name.clone(),
+            lat: m.point.lat,
+            lon: m.point.lon,
+            population: m.population,
+        })
+        .collect();
+    places.sort_by(|a, b| b.population.cmp(&a.population).then(a.name.cmp(&b.name)));
     Ok(Snapshot {
         db_path,
         region_name: pack.region.name.clone(),
         utc_offset: pack.offset(),
         centre: (pack.region.centre.lat, pack.region.centre.lon),
+        bbox: (
+            pack.region.bbox.min_lat,
+            pack.region.bbox.max_lat,
+            pack.region.bbox.min_lon,
+            pack.region.bbox.max_lon,
+        ),
         stats,
         cells,
         max_cell,
-        places: pack
-            .municipalities
-            .iter()
-            .map(|m| MapPlace {
-                name: m.short_name.clone(),
-                lat: m.point.lat,
-                lon: m.point.lon,
-                population: m.population,
-            })
-            .collect(),
+        places,
         block_order: pack.blocks.iter().map(|b| b.name.clone()).collect(),
     })
 }

@@ -6,6 +6,21 @@ use crate::theme;
 use egui::{Align2, FontId, Response, Stroke, Ui, vec2};
 use walkers::{MapMemory, Plugin, Projector, lat_lon};
 
+/// The zoom at which a bounding box (degrees) fits a screen area of `size` points, with a margin.
+pub fn fit_zoom(size: egui::Vec2, min_lat: f64, max_lat: f64, min_lon: f64, max_lon: f64) -> f64 {
+    let mercator_y = |lat: f64| {
+        (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+            .tan()
+            .ln()
+    };
+    let width_at_zoom0 = (max_lon - min_lon) / 360.0 * 256.0;
+    let height_at_zoom0 =
+        (mercator_y(max_lat) - mercator_y(min_lat)) / std::f64::consts::TAU * 256.0;
+    let scale =
+        (f64::from(size.x) / width_at_zoom0).min(f64::from(size.y) / height_at_zoom0) * 0.92;
+    scale.max(1.0).log2().clamp(2.0, 16.0)
+}
+
 /// Draws the plain background, the appeal cells and the municipalities.
 pub struct RegionOverlay<'a> {
     pub cells: &'a [Cell],
@@ -52,7 +67,9 @@ impl Plugin for RegionOverlay<'_> {
             );
         }
 
+        // Municipality centres, and the names that fit: larger places first, no overlaps.
         let font = FontId::proportional(12.0);
+        let mut taken: Vec<egui::Rect> = Vec::new();
         for place in self.places {
             let pos = projector.project(lat_lon(place.lat, place.lon)).to_pos2();
             if !response.rect.contains(pos) {
@@ -64,13 +81,14 @@ impl Plugin for RegionOverlay<'_> {
                 2.5
             };
             painter.circle_filled(pos, radius, theme::MUNICIPALITY_DOT);
-            painter.text(
-                pos + vec2(5.0, -2.0),
-                Align2::LEFT_BOTTOM,
-                &place.name,
-                font.clone(),
-                theme::MUNICIPALITY_LABEL,
-            );
+            let galley =
+                painter.layout_no_wrap(place.name.clone(), font.clone(), theme::MUNICIPALITY_LABEL);
+            let rect = Align2::LEFT_BOTTOM.anchor_size(pos + vec2(5.0, -2.0), galley.size());
+            if taken.iter().any(|t| t.expand(2.0).intersects(rect)) {
+                continue;
+            }
+            taken.push(rect);
+            painter.galley(rect.min, galley, theme::MUNICIPALITY_LABEL);
         }
 
         // Tooltip: how many appeals the cell under the pointer holds.

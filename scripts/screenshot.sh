@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Opens the real tsur window under Xvfb on a demo replica and saves a screenshot of it.
+#
+#   scripts/screenshot.sh [OUT_DIR]        (default: target/screenshots)
+#
+# Environment: PROFILE=debug|release (default debug), APPEALS (default 200000, the size the app
+# creates on first start), WAIT_SECS (how long to let the window load, default 20).
+# Needs: xvfb, imagemagick (import), xdotool, Mesa (libgl1-mesa-dri) — .ci/run installs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out_dir=${1:-target/screenshots}
+profile=${PROFILE:-debug}
+appeals=${APPEALS:-200000}
+wait_secs=${WAIT_SECS:-20}
+mkdir -p "$out_dir"
+
+if [ "$profile" = release ]; then
+  cargo build --release --bin tsur
+  bin=target/release/tsur
+else
+  cargo build --bin tsur
+  bin=target/debug/tsur
+fi
+
+data_dir=$(mktemp -d)
+xvfb_pid=""
+app_pid=""
+cleanup() {
+  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
+  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
+  rm -rf "$data_dir"
+}
+trap cleanup EXIT
+
+# The demo replica the app would create on first start, with a fixed date so pictures repeat.
+"$bin" demo-data --db "$data_dir/demo.sqlite" --appeals "$appeals" --seed 1 --now 2026-11-25
+
+display=":$((90 + RANDOM % 100))"
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp &
+xvfb_pid=$!
+for _ in $(seq 50); do
+  xdpyinfo -display "$display" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+DISPLAY=$display TSUR_DATA_DIR=$data_dir LIBGL_ALWAYS_SOFTWARE=1 "$bin" &
+app_pid=$!
+
+# Wait for the window, then give it time to read the replica and draw.
+for _ in $(seq 100); do
+  DISPLAY=$display xdotool search --name "tsur" >/dev/null 2>&1 && break
+  kill -0 "$app_pid" 2>/dev/null || { echo "tsur exited before showing a window" >&2; exit 1; }
+  sleep 0.2
+done
+sleep "$wait_secs"
+kill -0 "$app_pid" 2>/dev/null || { echo "tsur exited while loading" >&2; exit 1; }
+
+DISPLAY=$display import -window root "$out_dir/main.png"
+echo "saved $out_dir/main.png"
