@@ -4,7 +4,7 @@
 #   scripts/screenshot.sh [OUT_DIR]        (default: target/screenshots)
 #
 # Environment: PROFILE=debug|release (default debug), APPEALS (default 200000, the size the app
-# creates on first start), WAIT_SECS (how long to let the window load, default 20).
+# creates on first start), WAIT_SECS (how long the window may take to load, default 60).
 # Needs: xvfb, imagemagick (import), xdotool, Mesa (libgl1-mesa-dri) — .ci/run installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 out_dir=${1:-target/screenshots}
 profile=${PROFILE:-debug}
 appeals=${APPEALS:-200000}
-wait_secs=${WAIT_SECS:-20}
+wait_secs=${WAIT_SECS:-60}
 mkdir -p "$out_dir"
 
 if [ "$profile" = release ]; then
@@ -44,17 +44,24 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
-DISPLAY=$display TSUR_DATA_DIR=$data_dir LIBGL_ALWAYS_SOFTWARE=1 "$bin" &
+log=$data_dir/tsur.log
+DISPLAY=$display TSUR_DATA_DIR=$data_dir LIBGL_ALWAYS_SOFTWARE=1 "$bin" 2>"$log" &
 app_pid=$!
 
-# Wait for the window, then give it time to read the replica and draw.
-for _ in $(seq 100); do
-  DISPLAY=$display xdotool search --name "tsur" >/dev/null 2>&1 && break
-  kill -0 "$app_pid" 2>/dev/null || { echo "tsur exited before showing a window" >&2; exit 1; }
+# Wait until the app says its data is loaded, then give it a moment to draw.
+for _ in $(seq $((wait_secs * 5))); do
+  grep -q "открыта реплика" "$log" && break
+  kill -0 "$app_pid" 2>/dev/null || { echo "tsur exited while loading:" >&2; cat "$log" >&2; exit 1; }
   sleep 0.2
 done
-sleep "$wait_secs"
-kill -0 "$app_pid" 2>/dev/null || { echo "tsur exited while loading" >&2; exit 1; }
+grep -q "открыта реплика" "$log" || { echo "tsur did not load in ${wait_secs} s:" >&2; cat "$log" >&2; exit 1; }
+sleep 2
 
 DISPLAY=$display import -window root "$out_dir/main.png"
-echo "saved $out_dir/main.png"
+# A map with points has hundreds of colours; a blank or black window has a handful.
+colours=$(identify -format %k "$out_dir/main.png")
+if [ "$colours" -lt 200 ]; then
+  echo "the screenshot looks empty ($colours colours): $out_dir/main.png" >&2
+  exit 1
+fi
+echo "saved $out_dir/main.png ($colours colours)"

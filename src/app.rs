@@ -95,7 +95,15 @@ impl TsurApp {
             self.phase = match event {
                 LoadEvent::Generating { done, total } => Phase::Generating { done, total },
                 LoadEvent::Reading => Phase::Reading,
-                LoadEvent::Ready(snapshot) => Phase::Ready(snapshot),
+                LoadEvent::Ready(snapshot) => {
+                    // One line for people and scripts (scripts/screenshot.sh waits for it).
+                    eprintln!(
+                        "tsur: открыта реплика {}: {} обращений",
+                        snapshot.db_path.display(),
+                        snapshot.stats.total
+                    );
+                    Phase::Ready(snapshot)
+                }
                 LoadEvent::Failed(msg) => Phase::Failed(msg),
             };
         }
@@ -282,7 +290,11 @@ pub fn run_native(db: Option<PathBuf>, pack: Option<PathBuf>) -> Result<()> {
         viewport: egui::ViewportBuilder::default()
             .with_title("tsur — ситуационный центр ЦУР")
             .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([800.0, 500.0]),
+            .with_min_inner_size([800.0, 500.0])
+            .with_icon(
+                eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png"))
+                    .unwrap_or_default(),
+            ),
         ..Default::default()
     };
     eframe::run_native(

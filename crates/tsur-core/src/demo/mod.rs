@@ -21,6 +21,7 @@ use crate::store::{SCHEMA_V1_INDEXES, Store, StoreError};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use rng::{DemoRng, Weighted};
 use rusqlite::{Statement, params};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 /// The generator's parameters.
@@ -381,6 +382,7 @@ struct Hotspot {
 #[derive(Clone)]
 struct RepeatSource {
     id: i64,
+    received: i64,
     answered: i64,
     author: (String, Option<String>, Option<String>),
     address: Option<String>,
@@ -684,7 +686,7 @@ fn generate_into(
             events: 0,
             answers: 0,
         };
-        let mut repeat_pool: Vec<RepeatSource> = Vec::new();
+        let mut repeat_pool: VecDeque<RepeatSource> = VecDeque::new();
         let total = params.appeals;
         for (i, planned) in plan.iter().enumerate() {
             let id = i as i64 + 1;
@@ -713,11 +715,17 @@ fn generate_into(
             } else if let Some(source) = r
                 .chance(0.09)
                 .then(|| {
-                    let lo = repeat_pool.len().saturating_sub(4_000);
-                    (!repeat_pool.is_empty()).then(|| {
-                        repeat_pool[r.range(lo as i64, repeat_pool.len() as i64 - 1) as usize]
-                            .clone()
-                    })
+                    // An appeal received 2–80 days earlier, so that it has usually been answered.
+                    while repeat_pool
+                        .front()
+                        .is_some_and(|s| s.received < received - 100 * 86_400)
+                    {
+                        repeat_pool.pop_front();
+                    }
+                    let lo = repeat_pool.partition_point(|s| s.received < received - 80 * 86_400);
+                    let hi = repeat_pool.partition_point(|s| s.received < received - 2 * 86_400);
+                    (hi > lo)
+                        .then(|| repeat_pool[r.range(lo as i64, hi as i64 - 1) as usize].clone())
                 })
                 .flatten()
                 .filter(|s| s.answered < received && received - s.answered <= 90 * 86_400)
@@ -1182,8 +1190,9 @@ fn generate_into(
                 && classified
                 && kind != AnswerKind::Forwarded
             {
-                repeat_pool.push(RepeatSource {
+                repeat_pool.push_back(RepeatSource {
                     id,
+                    received,
                     answered: at,
                     author: author.clone(),
                     address: address.clone(),
