@@ -108,6 +108,13 @@ impl Weighted {
         (total > 0.0).then_some(Weighted { cumulative })
     }
 
+    /// Equal weights over `n` items (at least one).
+    pub fn uniform(n: usize) -> Weighted {
+        Weighted {
+            cumulative: (1..=n.max(1)).map(|i| i as f64).collect(),
+        }
+    }
+
     pub fn sample(&self, rng: &mut DemoRng) -> usize {
         let total = self.cumulative.last().copied().unwrap_or(0.0);
         let x = rng.f64() * total;
