@@ -198,26 +198,20 @@ impl TsurApp {
             });
     }
 
-    fn map_ui(&mut self, ui: &mut egui::Ui) {
-        let Phase::Ready(s) = &self.phase else {
-            return;
-        };
-        if !self.map_fitted {
+    fn map_ui(ui: &mut egui::Ui, s: &Snapshot, map_memory: &mut MapMemory, map_fitted: &mut bool) {
+        if !*map_fitted {
             let (min_lat, max_lat, min_lon, max_lon) = s.bbox;
             let zoom =
                 crate::map::fit_zoom(ui.available_size(), min_lat, max_lat, min_lon, max_lon);
-            let _ = self.map_memory.set_zoom(zoom);
-            self.map_fitted = true;
+            let _ = map_memory.set_zoom(zoom);
+            *map_fitted = true;
         }
         let overlay = RegionOverlay {
             cells: &s.cells,
             max_cell: s.max_cell,
             places: &s.places,
         };
-        ui.add(
-            Map::new(None, &mut self.map_memory, lat_lon(s.centre.0, s.centre.1))
-                .with_plugin(overlay),
-        );
+        ui.add(Map::new(None, map_memory, lat_lon(s.centre.0, s.centre.1)).with_plugin(overlay));
     }
 }
 
@@ -225,15 +219,21 @@ impl eframe::App for TsurApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.poll();
         egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
-        match &self.phase {
+        let TsurApp {
+            phase,
+            map_memory,
+            map_fitted,
+            ..
+        } = self;
+        match phase {
             Phase::Ready(snapshot) => {
-                let snapshot = snapshot.clone();
                 egui::Panel::left("summary")
                     .default_size(280.0)
                     .show(ui, |ui| {
-                        egui::ScrollArea::vertical().show(ui, |ui| Self::summary_ui(ui, &snapshot));
+                        egui::ScrollArea::vertical().show(ui, |ui| Self::summary_ui(ui, snapshot));
                     });
-                egui::CentralPanel::default().show(ui, |ui| self.map_ui(ui));
+                egui::CentralPanel::default()
+                    .show(ui, |ui| Self::map_ui(ui, snapshot, map_memory, map_fitted));
             }
             phase => {
                 let (text, fraction) = match phase {

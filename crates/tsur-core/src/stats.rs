@@ -55,6 +55,15 @@ fn open_statuses_sql() -> String {
         .join(",")
 }
 
+/// Counts keyed by every expected key (zero included), renamed from the stored code to the shown key.
+fn keyed<'a>(
+    counts: &BTreeMap<String, u64>,
+    keys: impl Iterator<Item = (&'a str, String)>,
+) -> BTreeMap<String, u64> {
+    keys.map(|(code, key)| (key, counts.get(code).copied().unwrap_or(0)))
+        .collect()
+}
+
 impl Stats {
     pub fn compute(
         store: &Store,
@@ -116,44 +125,26 @@ impl Stats {
             Ok(rows.into_iter().map(|(k, v)| (k, v as u64)).collect())
         };
 
-        let blocks = group("block_code")?;
-        let by_block = pack
-            .blocks
-            .iter()
-            .map(|b| {
-                (
-                    b.name.clone(),
-                    blocks.get(b.code.as_str()).copied().unwrap_or(0),
-                )
-            })
-            .collect();
-        let statuses = group("status")?;
-        let mut by_status: BTreeMap<String, u64> = Status::ALL
-            .iter()
-            .map(|s| (s.code().to_string(), 0))
-            .collect();
-        for (code, n) in statuses {
-            *by_status.entry(code).or_default() += n;
-        }
-        let regimes = group("regime")?;
-        let mut by_regime: BTreeMap<String, u64> = Regime::ALL
-            .iter()
-            .map(|r| (r.code().to_string(), 0))
-            .collect();
-        for (code, n) in regimes {
-            *by_regime.entry(code).or_default() += n;
-        }
-        let municipalities = group("municipality_code")?;
-        let by_municipality = pack
-            .municipalities
-            .iter()
-            .map(|m| {
-                (
-                    m.name.clone(),
-                    municipalities.get(m.code.as_str()).copied().unwrap_or(0),
-                )
-            })
-            .collect();
+        let by_block = keyed(
+            &group("block_code")?,
+            pack.blocks
+                .iter()
+                .map(|b| (b.code.as_str(), b.name.clone())),
+        );
+        let by_status = keyed(
+            &group("status")?,
+            Status::ALL.iter().map(|s| (s.code(), s.code().to_string())),
+        );
+        let by_regime = keyed(
+            &group("regime")?,
+            Regime::ALL.iter().map(|r| (r.code(), r.code().to_string())),
+        );
+        let by_municipality = keyed(
+            &group("municipality_code")?,
+            pack.municipalities
+                .iter()
+                .map(|m| (m.code.as_str(), m.name.clone())),
+        );
 
         Ok(Stats {
             as_of: now.to_rfc3339_opts(SecondsFormat::Secs, true),
