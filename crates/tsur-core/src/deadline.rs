@@ -7,7 +7,7 @@
 //! the region's local days (Chelyabinsk: Asia/Yekaterinburg, UTC+5, no daylight saving).
 
 use crate::calendar::WorkCalendar;
-use crate::domain::{Channel, Regime};
+use crate::domain::{Appeal, Channel, Event, EventKind, Regime, Status};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -466,6 +466,55 @@ impl DeadlineEngine {
             Some(d) => fmt_date(d),
             None => self.fmt_instant(at),
         }
+    }
+}
+
+/// The extensions and pauses recorded in an appeal's history, in the engine's terms: an
+/// `extended` event is an extension by the rule's default; entering "waiting for the citizen"
+/// starts a pause and leaving it ends the pause.
+pub fn adjustments_from_events(events: &[Event]) -> Vec<ClockAdjustment> {
+    let mut out = Vec::new();
+    let mut open_pause: Option<DateTime<Utc>> = None;
+    for event in events {
+        match event.kind {
+            EventKind::Extended => out.push(ClockAdjustment::Extension {
+                at_utc: event.at_utc,
+                amount: None,
+            }),
+            EventKind::StatusChanged if event.to_status == Some(Status::AwaitingCitizen) => {
+                open_pause.get_or_insert(event.at_utc);
+            }
+            EventKind::StatusChanged if event.from_status == Some(Status::AwaitingCitizen) => {
+                if let Some(from_utc) = open_pause.take() {
+                    out.push(ClockAdjustment::Pause {
+                        from_utc,
+                        until_utc: Some(event.at_utc),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(from_utc) = open_pause {
+        out.push(ClockAdjustment::Pause {
+            from_utc,
+            until_utc: None,
+        });
+    }
+    out
+}
+
+impl DeadlineEngine {
+    /// An appeal's answer deadline from its regime, channel, times and history.
+    pub fn answer_deadline(&self, appeal: &Appeal) -> Result<Deadline, DeadlineError> {
+        self.compute(
+            appeal.regime,
+            appeal.channel,
+            ClockKind::Answer,
+            appeal.received_utc,
+            appeal.registered_utc,
+            &adjustments_from_events(&appeal.events),
+        )
     }
 }
 

@@ -231,40 +231,15 @@ impl Status {
     }
 }
 
-/// What kind of answer an organisation gave; only `Merits` counts as an answer on the merits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AnswerKind {
-    /// An answer on the merits: says what was done.
-    Merits,
-    /// A formal reply (отписка) that does not solve anything.
-    Formal,
-    /// Forwarded to another body by competence.
-    Forwarded,
-    /// The centre's first reaction to a social-media incident.
-    Reaction,
-}
-
-impl AnswerKind {
-    pub fn code(self) -> &'static str {
-        match self {
-            AnswerKind::Merits => "merits",
-            AnswerKind::Formal => "formal",
-            AnswerKind::Forwarded => "forwarded",
-            AnswerKind::Reaction => "reaction",
-        }
+coded_enum!(
+    /// What kind of answer an organisation gave; only `Merits` counts as an answer on the merits.
+    AnswerKind {
+        Merits = "merits", "Ответ по существу";
+        Formal = "formal", "Формальный ответ";
+        Forwarded = "forwarded", "Перенаправлено по компетенции";
+        Reaction = "reaction", "Первая реакция";
     }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "merits" => Some(AnswerKind::Merits),
-            "formal" => Some(AnswerKind::Formal),
-            "forwarded" => Some(AnswerKind::Forwarded),
-            "reaction" => Some(AnswerKind::Reaction),
-            _ => None,
-        }
-    }
-}
+);
 
 /// An answer given to an appeal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -321,38 +296,21 @@ pub struct GeoPoint {
     pub lon: f64,
 }
 
-/// What happened to an appeal: every change is an event with who, when, from, to and why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Received,
-    StatusChanged,
-    Classified,
-    Assigned,
-    Extended,
-    Paused,
-    Resumed,
-    Answered,
-    Rated,
-    Note,
-}
-
-impl EventKind {
-    pub fn code(self) -> &'static str {
-        match self {
-            EventKind::Received => "received",
-            EventKind::StatusChanged => "status_changed",
-            EventKind::Classified => "classified",
-            EventKind::Assigned => "assigned",
-            EventKind::Extended => "extended",
-            EventKind::Paused => "paused",
-            EventKind::Resumed => "resumed",
-            EventKind::Answered => "answered",
-            EventKind::Rated => "rated",
-            EventKind::Note => "note",
-        }
+coded_enum!(
+    /// What happened to an appeal: every change is an event with who, when, from, to and why.
+    EventKind {
+        Received = "received", "Поступило";
+        StatusChanged = "status_changed", "Смена статуса";
+        Classified = "classified", "Классифицировано";
+        Assigned = "assigned", "Назначен исполнитель";
+        Extended = "extended", "Срок продлён";
+        Paused = "paused", "Срок приостановлен";
+        Resumed = "resumed", "Срок возобновлён";
+        Answered = "answered", "Дан ответ";
+        Rated = "rated", "Оценка заявителя";
+        Note = "note", "Заметка";
     }
-}
+);
 
 /// One entry of an appeal's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -420,3 +420,43 @@ fn an_existing_file_is_replaced_only_when_asked_and_only_when_complete() {
     write_demo_replica(pack(), &params(500, 2), &path, true, &mut |_, _| true).unwrap();
     assert_ne!(digest(&path), before);
 }
+
+#[test]
+fn stored_deadlines_agree_with_the_engine_recomputing_them_from_the_history() {
+    let store = tsur_core::store::Store::open_existing(big().0.path().join("big.sqlite")).unwrap();
+    let engine = pack().deadline_engine();
+    let conn = big_conn();
+    // Every extended or paused appeal, plus a sample of the rest.
+    let mut stmt = conn
+        .prepare(
+            "SELECT id FROM appeals WHERE due_utc IS NOT NULL AND (extensions > 0 OR id IN
+               (SELECT appeal_id FROM events WHERE to_status = 'awaiting_citizen') OR id % 97 = 0)",
+        )
+        .unwrap();
+    let ids: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let (mut extended, mut paused) = (0, 0);
+    for id in &ids {
+        let appeal = store.load_appeal(*id).unwrap().unwrap();
+        let deadline = engine.answer_deadline(&appeal).unwrap();
+        let explanation = deadline.explain();
+        extended += usize::from(explanation.contains("продлено"));
+        paused += usize::from(explanation.contains("приостановлено"));
+        if deadline.paused {
+            continue; // still waiting for the citizen: the stored due is the one before the pause
+        }
+        assert_eq!(
+            Some(deadline.due_utc),
+            appeal.due_utc,
+            "appeal {id}: {explanation}"
+        );
+    }
+    assert!(ids.len() > 300, "{} appeals checked", ids.len());
+    assert!(
+        extended > 10 && paused > 10,
+        "extended {extended}, paused {paused}"
+    );
+}

@@ -167,3 +167,74 @@ fn reference_data_and_the_outbox_round_trip() {
     );
     assert_eq!(store.pending_actions().unwrap(), vec![action]);
 }
+
+fn demo_replica(dir: &std::path::Path) -> std::path::PathBuf {
+    use tsur_core::demo::{DemoParams, write_demo_replica};
+    let pack = RegionPack::load(RegionPack::bundled_dir()).unwrap();
+    let path = dir.join("demo.sqlite");
+    let params = DemoParams {
+        appeals: 400,
+        seed: 4,
+        now_utc: DemoParams::now_for_date(
+            &pack,
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+        ),
+    };
+    write_demo_replica(&pack, &params, &path, false, &mut |_, _| true).unwrap();
+    path
+}
+
+#[test]
+fn an_appeal_round_trips_through_the_domain_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Store::open(demo_replica(dir.path())).unwrap();
+    let mut copy = Store::open(dir.path().join("copy.sqlite")).unwrap();
+    let mut seen_answers = 0;
+    for id in 1..=400 {
+        let appeal = source.load_appeal(id).unwrap().expect("every id exists");
+        assert_eq!(appeal.id, id);
+        assert!(!appeal.events.is_empty(), "appeal {id} has a history");
+        seen_answers += appeal.answers.len();
+        assert!(copy.upsert_appeal(&appeal).unwrap());
+        assert_eq!(copy.load_appeal(id).unwrap().as_ref(), Some(&appeal));
+        // Through JSON too: everything that crosses a boundary has serde.
+        let json = serde_json::to_string(&appeal).unwrap();
+        assert_eq!(
+            serde_json::from_str::<tsur_core::domain::Appeal>(&json).unwrap(),
+            appeal
+        );
+    }
+    assert!(seen_answers > 200);
+    assert_eq!(source.load_appeal(10_000).unwrap(), None);
+}
+
+#[test]
+fn an_older_or_equal_version_never_overwrites_a_newer_one() {
+    use tsur_core::domain::Status;
+    let dir = tempfile::tempdir().unwrap();
+    let source = Store::open(demo_replica(dir.path())).unwrap();
+    let mut store = Store::open(dir.path().join("r.sqlite")).unwrap();
+    let mut appeal = source.load_appeal(7).unwrap().unwrap();
+    appeal.version = 5;
+    assert!(store.upsert_appeal(&appeal).unwrap());
+
+    let mut older = appeal.clone();
+    older.version = 4;
+    older.status = Status::Rejected;
+    older.text = "старая версия".into();
+    assert!(
+        !store.upsert_appeal(&older).unwrap(),
+        "an older version is ignored"
+    );
+    assert!(
+        !store.upsert_appeal(&appeal).unwrap(),
+        "the same version twice changes nothing"
+    );
+    assert_eq!(store.load_appeal(7).unwrap().unwrap(), appeal);
+
+    let mut newer = appeal.clone();
+    newer.version = 6;
+    newer.assignee = Some("Оператор ЖКХ".into());
+    assert!(store.upsert_appeal(&newer).unwrap());
+    assert_eq!(store.load_appeal(7).unwrap().unwrap(), newer);
+}

@@ -335,7 +335,13 @@ pub(super) fn tell(
     let mut late = r.chance(profile.late_p * hot_factor);
     // Organisations that cannot make a 59-ФЗ deadline often extend it (once, with notice).
     let extension_at = registered + r.range(15, 27) * DAY;
-    let extended = regime == Regime::Fz59 && late && extension_at < now && r.chance(0.35);
+    let rejected = classified && r.chance(0.012);
+    let extended = regime == Regime::Fz59
+        && classified
+        && !rejected
+        && late
+        && extension_at < now
+        && r.chance(0.35);
     if extended {
         adjustments.push(ClockAdjustment::Extension {
             at_utc: instant(extension_at),
@@ -361,7 +367,6 @@ pub(super) fn tell(
         .filter(|t| *t <= now);
 
     // Outcome: on time at the organisation's pace, or late.
-    let rejected = classified && r.chance(0.012);
     let span = (due - registered).max(HOUR);
     let answer_at = if late {
         due + (r.exponential(8.0 * DAY as f64) as i64) + HOUR

@@ -4,6 +4,8 @@
 //! `application_id`. A database written by a newer tsur is refused before anything is written to
 //! it. Instants are stored as UTC unix seconds.
 
+mod appeals;
+
 use crate::pack::RegionPack;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,254 @@
+//! Appeals in and out of the store as domain values: one appeal with its events and answers.
+//!
+//! `upsert_appeal` keeps the newer version: a version that is not newer than the stored one
+//! changes nothing, so applying the same change twice (or an old one late) is harmless.
+
+use super::{Store, StoreError};
+use crate::domain::{
+    Answer, AnswerKind, Appeal, AppealId, Author, BlockCode, Channel, Event, EventKind, GeoPoint,
+    MunicipalityCode, OrganisationCode, Rating, Regime, Status, TopicCode,
+};
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{OptionalExtension, Row, params};
+
+fn instant(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+fn secs(at: DateTime<Utc>) -> i64 {
+    at.timestamp()
+}
+
+/// A stored value this build does not know (written by another version or by hand).
+fn unknown(column: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("неизвестное значение «{value}» в столбце {column}").into(),
+    )
+}
+
+const APPEAL_COLUMNS: &str = "id, version, source, external_id, channel, regime, received_utc,
+    registered_utc, text, author_name, author_phone, author_email, address, lat, lon,
+    municipality_code, block_code, topic_code, organisation_code, status, due_utc, answered_utc,
+    rating, problem_id, repeat_of, duplicate_of, assignee";
+
+fn appeal_from_row(row: &Row<'_>) -> rusqlite::Result<Appeal> {
+    let channel: String = row.get(4)?;
+    let regime: String = row.get(5)?;
+    let status: String = row.get(19)?;
+    let lat: Option<f64> = row.get(13)?;
+    let lon: Option<f64> = row.get(14)?;
+    let rating: Option<u8> = row.get(22)?;
+    Ok(Appeal {
+        id: row.get(0)?,
+        version: row.get(1)?,
+        source: row.get(2)?,
+        external_id: row.get(3)?,
+        channel: Channel::from_code(&channel).ok_or_else(|| unknown("channel", &channel))?,
+        regime: Regime::from_code(&regime).ok_or_else(|| unknown("regime", &regime))?,
+        received_utc: instant(row.get(6)?),
+        registered_utc: row.get::<_, Option<i64>>(7)?.map(instant),
+        text: row.get(8)?,
+        author: Author {
+            name: row.get(9)?,
+            phone: row.get(10)?,
+            email: row.get(11)?,
+        },
+        address: row.get(12)?,
+        point: lat.zip(lon).map(|(lat, lon)| GeoPoint { lat, lon }),
+        municipality: row.get::<_, Option<String>>(15)?.map(MunicipalityCode),
+        block: row.get::<_, Option<String>>(16)?.map(BlockCode),
+        topic: row.get::<_, Option<String>>(17)?.map(TopicCode),
+        organisation: row.get::<_, Option<String>>(18)?.map(OrganisationCode),
+        status: Status::from_code(&status).ok_or_else(|| unknown("status", &status))?,
+        due_utc: row.get::<_, Option<i64>>(20)?.map(instant),
+        answered_utc: row.get::<_, Option<i64>>(21)?.map(instant),
+        rating: rating.and_then(Rating::new),
+        problem: row.get(23)?,
+        repeat_of: row.get(24)?,
+        duplicate_of: row.get(25)?,
+        assignee: row.get(26)?,
+        answers: Vec::new(),
+        events: Vec::new(),
+    })
+}
+
+impl Store {
+    /// One appeal with its events (in time order) and answers, or `None` if there is none.
+    pub fn load_appeal(&self, id: AppealId) -> Result<Option<Appeal>, StoreError> {
+        let err = |e| self.sql_error(e);
+        let appeal = self
+            .conn()
+            .query_row(
+                &format!("SELECT {APPEAL_COLUMNS} FROM appeals WHERE id = ?1"),
+                [id],
+                appeal_from_row,
+            )
+            .optional()
+            .map_err(err)?;
+        let Some(mut appeal) = appeal else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT at_utc, kind, actor, from_status, to_status, note FROM events
+                 WHERE appeal_id = ?1 ORDER BY at_utc, id",
+            )
+            .map_err(err)?;
+        appeal.events = stmt
+            .query_map([id], |r| {
+                let kind: String = r.get(1)?;
+                let status = |i: usize| -> rusqlite::Result<Option<Status>> {
+                    r.get::<_, Option<String>>(i)?
+                        .map(|c| Status::from_code(&c).ok_or_else(|| unknown("events.status", &c)))
+                        .transpose()
+                };
+                Ok(Event {
+                    at_utc: instant(r.get(0)?),
+                    kind: EventKind::from_code(&kind)
+                        .ok_or_else(|| unknown("events.kind", &kind))?,
+                    actor: r.get(2)?,
+                    from_status: status(3)?,
+                    to_status: status(4)?,
+                    note: r.get(5)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(err)?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT at_utc, organisation_code, kind, text FROM answers
+                 WHERE appeal_id = ?1 ORDER BY at_utc, id",
+            )
+            .map_err(err)?;
+        appeal.answers = stmt
+            .query_map([id], |r| {
+                let kind: String = r.get(2)?;
+                Ok(Answer {
+                    at_utc: instant(r.get(0)?),
+                    organisation: r.get::<_, Option<String>>(1)?.map(OrganisationCode),
+                    kind: AnswerKind::from_code(&kind)
+                        .ok_or_else(|| unknown("answers.kind", &kind))?,
+                    text: r.get(3)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(err)?;
+        Ok(Some(appeal))
+    }
+
+    /// Writes an appeal with its events and answers unless the store already has this version or
+    /// a newer one. Returns whether anything was written.
+    pub fn upsert_appeal(&mut self, appeal: &Appeal) -> Result<bool, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let stored: Option<i64> = tx
+            .query_row(
+                "SELECT version FROM appeals WHERE id = ?1",
+                [appeal.id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        if stored.is_some_and(|v| v >= appeal.version) {
+            return Ok(false);
+        }
+        let updated = appeal
+            .events
+            .iter()
+            .map(|e| e.at_utc)
+            .chain([appeal.received_utc])
+            .max()
+            .map_or(0, secs);
+        let extensions = appeal
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Extended)
+            .count() as i64;
+        tx.execute(
+            "INSERT OR REPLACE INTO appeals (id, version, source, external_id, channel, regime,
+             received_utc, registered_utc, text, author_name, author_phone, author_email, address,
+             lat, lon, municipality_code, block_code, topic_code, organisation_code, status,
+             due_utc, answered_utc, rating, problem_id, repeat_of, duplicate_of, assignee,
+             extensions, updated_utc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+             ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+            params![
+                appeal.id,
+                appeal.version,
+                appeal.source,
+                appeal.external_id,
+                appeal.channel.code(),
+                appeal.regime.code(),
+                secs(appeal.received_utc),
+                appeal.registered_utc.map(secs),
+                appeal.text,
+                appeal.author.name,
+                appeal.author.phone,
+                appeal.author.email,
+                appeal.address,
+                appeal.point.map(|p| p.lat),
+                appeal.point.map(|p| p.lon),
+                appeal.municipality.as_ref().map(|c| c.as_str()),
+                appeal.block.as_ref().map(|c| c.as_str()),
+                appeal.topic.as_ref().map(|c| c.as_str()),
+                appeal.organisation.as_ref().map(|c| c.as_str()),
+                appeal.status.code(),
+                appeal.due_utc.map(secs),
+                appeal.answered_utc.map(secs),
+                appeal.rating.map(Rating::stars),
+                appeal.problem,
+                appeal.repeat_of,
+                appeal.duplicate_of,
+                appeal.assignee,
+                extensions,
+                updated,
+            ],
+        )
+        .map_err(sql)?;
+        tx.execute("DELETE FROM events WHERE appeal_id = ?1", [appeal.id])
+            .map_err(sql)?;
+        tx.execute("DELETE FROM answers WHERE appeal_id = ?1", [appeal.id])
+            .map_err(sql)?;
+        for e in &appeal.events {
+            tx.execute(
+                "INSERT INTO events (appeal_id, at_utc, kind, actor, from_status, to_status, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    appeal.id,
+                    secs(e.at_utc),
+                    e.kind.code(),
+                    e.actor,
+                    e.from_status.map(Status::code),
+                    e.to_status.map(Status::code),
+                    e.note
+                ],
+            )
+            .map_err(sql)?;
+        }
+        for a in &appeal.answers {
+            tx.execute(
+                "INSERT INTO answers (appeal_id, at_utc, organisation_code, kind, on_merits, text)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    appeal.id,
+                    secs(a.at_utc),
+                    a.organisation.as_ref().map(|c| c.as_str()),
+                    a.kind.code(),
+                    a.kind == AnswerKind::Merits,
+                    a.text
+                ],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        Ok(true)
+    }
+}
