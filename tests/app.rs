@@ -64,7 +64,7 @@ fn first_start_creates_the_demo_replica_with_visible_progress() {
     assert!(saw_progress, "generation progress must be visible");
     assert!(path.exists());
     harness.get_by_label("Всего обращений");
-    harness.get_by_label(&group_digits(30_000));
+    harness.get_by_label(&format!("Всего обращений: {}", group_digits(30_000)));
 }
 
 #[test]
@@ -98,14 +98,15 @@ fn the_window_shows_counts_by_block_and_status() {
         "an existing replica is opened, not generated"
     );
 
-    harness.get_by_label(&group_digits(3_000));
+    let row = |name: &str, n: u64| format!("{name}: {}", group_digits(n));
+    harness.get_by_label(&row("Всего обращений", 3_000));
     for block in &pack.blocks {
-        harness.get_by_label(&block.name);
+        harness.get_by_label(&row(&block.name, expected.by_block[&block.name]));
     }
-    harness.get_by_label("Просрочено");
-    harness.get_by_label(&group_digits(expected.overdue));
-    harness.get_by_label("Закрыто");
-    harness.get_by_label(&group_digits(expected.by_status["closed"]));
+    assert!(expected.overdue > 0);
+    harness.get_by_label(&row("Просрочено", expected.overdue));
+    harness.get_by_label(&row("Закрыто", expected.by_status["closed"]));
+    harness.get_by_label(&row("59-ФЗ", expected.by_regime["fz59"]));
     harness.get_by_label_contains("данные на 25.11.2026 12:00");
 }
 
