@@ -98,10 +98,16 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The largest demo replica `demo-data` makes (about 15 GB on disk).
+pub const MAX_DEMO_APPEALS: u64 = 10_000_000;
+
 fn demo_data(pack: &PackArg, args: &DemoDataArgs) -> Result<()> {
     let pack = pack.load()?;
-    if args.appeals == 0 {
-        bail!("--appeals должно быть больше нуля");
+    if args.appeals == 0 || args.appeals > MAX_DEMO_APPEALS {
+        bail!(
+            "--appeals должно быть от 1 до {MAX_DEMO_APPEALS}, а не {}",
+            args.appeals
+        );
     }
     let today = Utc::now().with_timezone(&pack.offset()).date_naive();
     let params = DemoParams {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, channel};
+use std::thread::JoinHandle;
 use tsur_core::clock::SharedClock;
 use tsur_core::demo::{DemoParams, write_demo_replica};
 use tsur_core::pack::RegionPack;
@@ -80,15 +81,21 @@ pub struct Source {
     pub demo_appeals: u64,
 }
 
-/// A running load; dropping it asks the worker to stop.
+/// A running load; dropping it stops the worker and waits for it, so that a replica being
+/// created when the window closes is cleaned up rather than left half-written.
 pub struct Loader {
     pub events: Receiver<LoadEvent>,
     cancel: Arc<AtomicBool>,
+    worker: Option<JoinHandle<()>>,
 }
 
 impl Drop for Loader {
     fn drop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
+        if let Some(worker) = self.worker.take() {
+            // The generator checks the flag every few thousand appeals: this is quick.
+            let _ = worker.join();
+        }
     }
 }
 
@@ -110,12 +117,20 @@ pub fn spawn(source: Source, clock: SharedClock, repaint: impl Fn() + Send + 'st
                 Err(e) => send(LoadEvent::Failed(format!("{e:#}"))),
             }
         });
-    if let Err(e) = spawned {
-        let _ = failure_tx.send(LoadEvent::Failed(format!(
-            "не удалось запустить фоновый поток: {e}"
-        )));
+    let worker = match spawned {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            let _ = failure_tx.send(LoadEvent::Failed(format!(
+                "не удалось запустить фоновый поток: {e}"
+            )));
+            None
+        }
+    };
+    Loader {
+        events: rx,
+        cancel,
+        worker,
     }
-    Loader { events: rx, cancel }
 }
 
 fn load(

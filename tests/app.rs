@@ -127,3 +127,24 @@ fn a_missing_replica_is_an_error_on_screen_not_a_new_file() {
     harness.get_by_label_contains("не найден");
     assert!(!path.exists());
 }
+
+#[test]
+fn closing_the_window_during_first_start_leaves_no_half_written_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.sqlite");
+    let opts = options(Replica::Demo(path.clone()), 400_000);
+    let mut harness = Harness::builder().build_eframe(|cc| TsurApp::new(&cc.egui_ctx, opts));
+    let started = Instant::now();
+    while harness.query_by_label_contains("создаётся демо-реплика").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "generation never started");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(!harness.state().is_ready());
+    drop(harness); // the window closes: the worker is stopped and waited for
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -153,6 +153,25 @@ fn wrong_arguments_are_refused_with_a_message() {
         text(&out.stderr)
     );
 
+    let out = tsur(&["demo-data", "--db", "/tmp/x.sqlite", "--appeals", "0"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("от 1 до"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = tsur(&[
+        "demo-data",
+        "--db",
+        "/tmp/x.sqlite",
+        "--appeals",
+        "99999999999",
+    ]);
+    assert!(
+        !out.status.success(),
+        "a huge count is refused, not attempted"
+    );
+
     let out = tsur(&["no-such-command"]);
     assert!(!out.status.success());
 }

@@ -460,3 +460,18 @@ fn stored_deadlines_agree_with_the_engine_recomputing_them_from_the_history() {
         "extended {extended}, paused {paused}"
     );
 }
+
+#[test]
+fn temporaries_left_by_a_killed_run_are_cleaned_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replica.sqlite");
+    let stale = dir.path().join(".replica.sqlite.99999.tmp");
+    let stale_wal = dir.path().join(".replica.sqlite.99999.tmp-wal");
+    let unrelated = dir.path().join("notes.txt");
+    for p in [&stale, &stale_wal, &unrelated] {
+        std::fs::write(p, b"left behind").unwrap();
+    }
+    generate(&path, 100, 1);
+    assert!(!stale.exists() && !stale_wal.exists());
+    assert!(unrelated.exists(), "other files are not touched");
+}

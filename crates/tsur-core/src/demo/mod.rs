@@ -103,6 +103,7 @@ pub fn write_demo_replica(
         |n| n.to_string_lossy().into_owned(),
     );
     let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    remove_stale_temporaries(path, &file_name);
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| DemoError::Io { path, source }
@@ -129,6 +130,28 @@ pub fn write_demo_replica(
         remove_db_files(&tmp);
     }
     result
+}
+
+/// Removes temporary files that an earlier run killed mid-way left next to the target.
+fn remove_stale_temporaries(path: &Path, file_name: &str) {
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => dir.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    let prefix = format!(".{file_name}.");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_ours = name.starts_with(&prefix)
+            && [".tmp", ".tmp-wal", ".tmp-shm", ".tmp-journal"]
+                .iter()
+                .any(|suffix| name.ends_with(suffix));
+        if is_ours {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn remove_db_files(path: &Path) {
