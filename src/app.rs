@@ -117,7 +117,15 @@ impl TsurApp {
                 Phase::Ready(s) => {
                     ui.label(&s.region_name);
                     ui.separator();
-                    ui.label(format!("Реплика: {}", s.db_path.display()));
+                    let kind = if s.is_demo {
+                        "Демо-реплика"
+                    } else {
+                        "Реплика"
+                    };
+                    ui.label(format!("{kind}: {}", s.db_path.display()))
+                        .on_hover_text(
+                            "Локальная копия данных; демо-реплика содержит вымышленные обращения",
+                        );
                     ui.separator();
                     ui.label(format!(
                         "данные на {}",

@@ -36,6 +36,8 @@ pub struct MapPlace {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub db_path: PathBuf,
+    /// Whether this is the demo replica (generated data, not the centre's).
+    pub is_demo: bool,
     pub region_name: String,
     /// The region's local time offset, for showing instants.
     pub utc_offset: chrono::FixedOffset,
@@ -177,6 +179,8 @@ fn load(
     places.sort_by(|a, b| b.population.cmp(&a.population).then(a.name.cmp(&b.name)));
     Ok(Snapshot {
         db_path,
+        is_demo: matches!(source.replica, Replica::Demo(_))
+            || store.sync_value("source")?.as_deref() == Some("demo"),
         region_name: pack.region.name.clone(),
         utc_offset: pack.offset(),
         centre: (pack.region.centre.lat, pack.region.centre.lon),

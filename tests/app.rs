@@ -135,8 +135,14 @@ fn closing_the_window_during_first_start_leaves_no_half_written_replica() {
     let opts = options(Replica::Demo(path.clone()), 400_000);
     let mut harness = Harness::builder().build_eframe(|cc| TsurApp::new(&cc.egui_ctx, opts));
     let started = Instant::now();
-    while harness.query_by_label_contains("создаётся демо-реплика").is_none() {
-        assert!(started.elapsed() < Duration::from_secs(60), "generation never started");
+    while harness
+        .query_by_label_contains("создаётся демо-реплика")
+        .is_none()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "generation never started"
+        );
         harness.step();
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -269,8 +269,38 @@ fn extensions_are_limited_by_the_rule() {
 }
 
 #[test]
+fn the_pack_gives_municipal_systems_their_own_rule() {
+    let at = local(2026, 3, 2, 9, 0);
+    let e = engine();
+    let municipal = e
+        .compute(
+            Regime::Hotline,
+            Channel::Municipal,
+            ClockKind::Answer,
+            at,
+            None,
+            &[],
+        )
+        .unwrap();
+    let hotline = e
+        .compute(
+            Regime::Hotline,
+            Channel::Hotline,
+            ClockKind::Answer,
+            at,
+            None,
+            &[],
+        )
+        .unwrap();
+    // 10 and 5 working days from Mon 02.03.2026, with 9.03 a transferred day off.
+    assert_eq!(municipal.due_local_date, Some(date(2026, 3, 17)));
+    assert_eq!(hotline.due_local_date, Some(date(2026, 3, 10)));
+}
+
+#[test]
 fn a_channel_specific_rule_wins_over_the_regime_default() {
     let mut e = engine();
+    e.rules.retain(|r| r.channel.is_none());
     e.rules.push(DeadlineRule {
         regime: Regime::Hotline,
         channel: Some(Channel::Municipal),
