@@ -166,6 +166,8 @@ pub struct RegionPack {
     pub deadline_rules: Vec<DeadlineRule>,
     pub kpi_targets: Vec<KpiTarget>,
     pub calendar: WorkCalendar,
+    /// The region's local time offset (checked at load).
+    offset: FixedOffset,
     /// SHA-256 of the pack's files, so clients can tell whether they compute with the same rules.
     pub version_hash: String,
 }
@@ -214,13 +216,17 @@ impl RegionPack {
         let (path, text) = file("region.toml");
         let region: RegionInfo = parse_toml(path, text)?;
         validate_region(path, &region)?;
-        let offset = FixedOffset::east_opt(region.utc_offset_hours * 3600).ok_or_else(|| {
-            err(
-                path,
-                None,
-                format!("недопустимое смещение UTC: {}", region.utc_offset_hours),
-            )
-        })?;
+        let offset = (-12..=14)
+            .contains(&region.utc_offset_hours)
+            .then(|| FixedOffset::east_opt(region.utc_offset_hours * 3600))
+            .flatten()
+            .ok_or_else(|| {
+                err(
+                    path,
+                    None,
+                    format!("недопустимое смещение UTC: {}", region.utc_offset_hours),
+                )
+            })?;
 
         let (path, text) = file("municipalities.csv");
         let municipalities = load_municipalities(path, text, &region.bbox)?;
@@ -245,7 +251,6 @@ impl RegionPack {
 
         let (path, text) = file("calendar.csv");
         let calendar = load_calendar(path, text)?;
-        let _ = offset;
 
         let version_hash = hasher
             .finalize()
@@ -262,14 +267,14 @@ impl RegionPack {
             deadline_rules,
             kpi_targets,
             calendar,
+            offset,
             version_hash,
         })
     }
 
     /// The region's local time offset.
     pub fn offset(&self) -> FixedOffset {
-        FixedOffset::east_opt(self.region.utc_offset_hours * 3600)
-            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
+        self.offset
     }
 
     /// A deadline engine with this pack's rules and calendar.

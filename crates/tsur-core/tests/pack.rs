@@ -343,3 +343,16 @@ fn a_regime_without_a_rule_is_refused() {
     fs::write(&path, &text[..start]).unwrap();
     assert_points_at(&load_err(dir.path()), "deadlines.toml", None, "hotline");
 }
+
+#[test]
+fn an_impossible_time_zone_offset_is_refused() {
+    let dir = copy_pack();
+    let path = dir.path().join("region.toml");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(
+        &path,
+        text.replace("utc_offset_hours = 5", "utc_offset_hours = 2000000000"),
+    )
+    .unwrap();
+    assert_points_at(&load_err(dir.path()), "region.toml", None, "смещение UTC");
+}
