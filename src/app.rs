@@ -82,6 +82,11 @@ impl TsurApp {
         matches!(self.phase, Phase::Ready(_))
     }
 
+    /// The map's zoom level (for tests).
+    pub fn map_zoom(&self) -> f64 {
+        self.map_memory.zoom()
+    }
+
     /// The error shown, if loading failed.
     pub fn failure(&self) -> Option<&str> {
         match &self.phase {
@@ -190,6 +195,24 @@ impl TsurApp {
     }
 
     fn map_ui(ui: &mut egui::Ui, s: &Snapshot, map_memory: &mut MapMemory, map_fitted: &mut bool) {
+        // Keys for the map: + and − zoom, Home shows the whole region again.
+        let (zoom_in, zoom_out, home) = ui.input(|i| {
+            (
+                i.key_pressed(egui::Key::Plus) || i.key_pressed(egui::Key::Equals),
+                i.key_pressed(egui::Key::Minus),
+                i.key_pressed(egui::Key::Home),
+            )
+        });
+        if zoom_in {
+            let _ = map_memory.zoom_in();
+        }
+        if zoom_out {
+            let _ = map_memory.zoom_out();
+        }
+        if home {
+            map_memory.follow_my_position();
+            *map_fitted = false;
+        }
         if !*map_fitted {
             let (min_lat, max_lat, min_lon, max_lon) = s.bbox;
             let zoom =

@@ -91,6 +91,8 @@ impl Plugin for RegionOverlay<'_> {
             painter.galley(rect.min, galley, theme::MUNICIPALITY_LABEL);
         }
 
+        legend_ui(&painter, response.rect, self.max_cell);
+
         // Tooltip: how many appeals the cell under the pointer holds.
         if let Some(hover) = response.hover_pos() {
             let at = projector.unproject(hover.to_vec2());
@@ -106,4 +108,53 @@ impl Plugin for RegionOverlay<'_> {
             }
         }
     }
+}
+
+/// The density legend and the map keys, in the bottom-left corner.
+fn legend_ui(painter: &egui::Painter, rect: egui::Rect, max_cell: u32) {
+    let font = FontId::proportional(12.0);
+    let origin = rect.left_bottom() + vec2(12.0, -12.0);
+    let ramp_width = 160.0;
+    let ramp_top = origin.y - 30.0;
+    let steps = 32;
+    for i in 0..steps {
+        let t = i as f32 / (steps - 1) as f32;
+        let x = origin.x + ramp_width * i as f32 / steps as f32;
+        painter.rect_filled(
+            egui::Rect::from_min_size(
+                egui::pos2(x, ramp_top),
+                vec2(ramp_width / steps as f32 + 0.5, 10.0),
+            ),
+            0.0,
+            theme::heat(t),
+        );
+    }
+    painter.text(
+        egui::pos2(origin.x, ramp_top - 4.0),
+        Align2::LEFT_BOTTOM,
+        "Обращений в ячейке ≈1 км",
+        font.clone(),
+        theme::MUNICIPALITY_LABEL,
+    );
+    painter.text(
+        egui::pos2(origin.x, ramp_top + 12.0),
+        Align2::LEFT_TOP,
+        "1",
+        font.clone(),
+        theme::MUNICIPALITY_LABEL,
+    );
+    painter.text(
+        egui::pos2(origin.x + ramp_width, ramp_top + 12.0),
+        Align2::RIGHT_TOP,
+        max_cell.to_string(),
+        font.clone(),
+        theme::MUNICIPALITY_LABEL,
+    );
+    painter.text(
+        rect.right_bottom() + vec2(-12.0, -12.0),
+        Align2::RIGHT_BOTTOM,
+        "+ / − масштаб · Home — вся область · перетаскивание — сдвиг",
+        font,
+        theme::MUNICIPALITY_LABEL,
+    );
 }

@@ -154,3 +154,32 @@ fn closing_the_window_during_first_start_leaves_no_half_written_replica() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn keys_zoom_the_map_and_home_shows_the_whole_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replica.sqlite");
+    let pack = RegionPack::load(RegionPack::bundled_dir()).unwrap();
+    let params = DemoParams {
+        appeals: 200,
+        seed: 2,
+        now_utc: DemoParams::now_for_date(&pack, NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()),
+    };
+    write_demo_replica(&pack, &params, &path, false, &mut |_, _| true).unwrap();
+    let opts = options(Replica::Existing(path), 0);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| TsurApp::new(&cc.egui_ctx, opts));
+    run_until_ready(&mut harness);
+    let fitted = harness.state().map_zoom();
+    harness.key_press(egui::Key::Plus);
+    harness.run_steps(2);
+    assert!(harness.state().map_zoom() > fitted);
+    harness.key_press(egui::Key::Minus);
+    harness.key_press(egui::Key::Minus);
+    harness.run_steps(2);
+    assert!(harness.state().map_zoom() < fitted);
+    harness.key_press(egui::Key::Home);
+    harness.run_steps(2);
+    assert!((harness.state().map_zoom() - fitted).abs() < 1e-9);
+}
