@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 appeals=${1:-1000000}
-cargo build --release --bin tsur >/dev/null
+cargo build --release --quiet --bin tsur
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 db=$dir/bench.sqlite
