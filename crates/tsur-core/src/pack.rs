@@ -15,6 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// Overrides the region pack directory.
+pub const PACK_DIR_ENV: &str = "TSUR_PACK_DIR";
+
 /// The files of a pack, in the order they are loaded and hashed.
 pub const PACK_FILES: &[&str] = &[
     "region.toml",
@@ -176,6 +179,32 @@ impl RegionPack {
     /// The Chelyabinsk pack shipped in the repository (for tests, tools and the default app).
     pub fn bundled_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/regions/chelyabinsk")
+    }
+
+    /// Finds the pack to use: an explicit path, `TSUR_PACK_DIR`, `data/regions/chelyabinsk` beside
+    /// the executable (or `../share/tsur/regions/chelyabinsk` for system installs), then the
+    /// source tree's copy.
+    pub fn locate(explicit: Option<&Path>) -> PathBuf {
+        if let Some(dir) = explicit {
+            return dir.to_path_buf();
+        }
+        if let Some(dir) = std::env::var_os(PACK_DIR_ENV) {
+            return PathBuf::from(dir);
+        }
+        if let Some(exe_dir) = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+        {
+            for candidate in [
+                exe_dir.join("data/regions/chelyabinsk"),
+                exe_dir.join("../share/tsur/regions/chelyabinsk"),
+            ] {
+                if candidate.join("region.toml").is_file() {
+                    return candidate;
+                }
+            }
+        }
+        Self::bundled_dir()
     }
 
     /// Loads and validates a pack directory.

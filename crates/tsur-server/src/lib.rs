@@ -1,7 +1,14 @@
 //! tsur-server: the centre's appeal server.
 //!
-//! Today it validates and describes the region pack it would serve; the sync issue grows it into
-//! the HTTP server with storage backends, the change feed, actions, ingest and auth.
+//! - [`storage`]: versioned appeals, the change log, tokens and the audit log (SQLite today);
+//! - [`auth`]: roles, scopes, tokens and personal-data masking;
+//! - [`ingest`]: checking connectors' appeals against the pack and computing their deadlines;
+//! - [`api`]: HTTP API v1 (axum).
+
+pub mod api;
+pub mod auth;
+pub mod ingest;
+pub mod storage;
 
 use serde_json::{Value, json};
 use tsur_core::pack::RegionPack;

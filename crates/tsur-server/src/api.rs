@@ -1,0 +1,335 @@
+//! HTTP API v1 (JSON, gzip, `X-Tsur-Api` version header on every response).
+//!
+//! - `GET  /api/v1/capabilities` and `GET /api/v1/health` — public, no data;
+//! - `GET  /api/v1/pack` — the region pack's files and version hash;
+//! - `GET  /api/v1/changes?after=SEQ&limit=N&wait=SECS` — the change feed, long-polling up to 30 s;
+//! - `POST /api/v1/ingest` — connectors push appeals, idempotent by (source, external id).
+//!
+//! Every endpoint with data takes a bearer token; scope and personal-data masking are applied
+//! here, per token, and a request that returns personal data is audited once.
+
+use crate::auth::{Principal, Privacy, Role};
+use crate::ingest;
+use crate::storage::{IngestOutcome, Storage, StorageError};
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tsur_core::deadline::DeadlineEngine;
+use tsur_core::pack::{PACK_FILES, RegionPack};
+
+/// The API version this server speaks; clients refuse a newer one politely.
+pub const API_VERSION: u32 = 1;
+/// The header that carries it.
+pub const API_VERSION_HEADER: &str = "x-tsur-api";
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// Largest page of the change feed.
+pub const MAX_PAGE: u32 = 5_000;
+/// Longest long-poll.
+pub const MAX_WAIT_SECS: u64 = 30;
+
+/// What the handlers share.
+pub struct ServerState {
+    pub storage: Storage,
+    pub pack: RegionPack,
+    pub engine: DeadlineEngine,
+    /// The pack's files as text, served to clients.
+    pub pack_files: BTreeMap<String, String>,
+    /// The latest sequence, so long-polls wake up when a change commits.
+    pub latest_seq: watch::Sender<i64>,
+}
+
+impl ServerState {
+    pub fn new(storage: Storage, pack: RegionPack) -> Result<ServerState, ApiError> {
+        let mut pack_files = BTreeMap::new();
+        for name in PACK_FILES {
+            let text = std::fs::read_to_string(pack.dir.join(name))
+                .map_err(|e| ApiError::internal(format!("пакет региона: {name}: {e}")))?;
+            pack_files.insert((*name).to_string(), text);
+        }
+        let latest = match &storage {
+            Storage::Sqlite(s) => s.latest_seq()?,
+        };
+        Ok(ServerState {
+            engine: pack.deadline_engine(),
+            storage,
+            pack,
+            pack_files,
+            latest_seq: watch::channel(latest).0,
+        })
+    }
+}
+
+/// An error as the API reports it: a status, a stable code and a message for people.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+    fn unauthorized(message: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(json!({ "error": self.code, "message": self.message })),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+type Shared = Arc<ServerState>;
+
+/// Runs blocking storage work off the async threads.
+async fn blocking<T: Send + 'static>(
+    state: &Shared,
+    f: impl FnOnce(&ServerState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || f(&state))
+        .await
+        .map_err(|e| ApiError::internal(format!("фоновая задача прервана: {e}")))?
+}
+
+async fn authenticate(state: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("нужен заголовок Authorization: Bearer <токен>"))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized("заголовок Authorization должен быть вида Bearer <токен>")
+        })?
+        .to_string();
+    blocking(state, move |s| Ok(s.storage.sqlite().principal(&token)?))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("токен неизвестен или отозван"))
+}
+
+/// The router with every endpoint and layer.
+pub fn router(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/api/v1/capabilities", get(capabilities))
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/pack", get(pack))
+        .route("/api/v1/changes", get(changes))
+        .route("/api/v1/ingest", post(ingest_appeals))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestDecompressionLayer::new())
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::map_response(with_version_header))
+        .with_state(state)
+}
+
+async fn with_version_header(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(API_VERSION_HEADER, HeaderValue::from(API_VERSION));
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "нет такого адреса API")
+}
+
+async fn capabilities(State(state): State<Shared>) -> Json<Value> {
+    Json(json!({
+        "api_version": API_VERSION,
+        "min_client_api_version": 1,
+        "server_version": env!("CARGO_PKG_VERSION"),
+        "storage": state.storage.backend_name(),
+        "endpoints": ["capabilities", "health", "pack", "changes", "ingest"],
+        "max_page": MAX_PAGE,
+        "max_wait_secs": MAX_WAIT_SECS,
+        "roles": Role::ALL.iter().map(|r| r.code()).collect::<Vec<_>>(),
+    }))
+}
+
+async fn health(State(state): State<Shared>) -> Result<Json<Value>, ApiError> {
+    let latest = blocking(&state, |s| Ok(s.storage.sqlite().latest_seq()?)).await?;
+    Ok(Json(json!({
+        "status": "ok",
+        "storage": state.storage.backend_name(),
+        "latest_seq": latest,
+        "pack_version": state.pack.version_hash,
+    })))
+}
+
+async fn pack(State(state): State<Shared>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    authenticate(&state, &headers).await?;
+    Ok(Json(json!({
+        "region": state.pack.region.id,
+        "version_hash": state.pack.version_hash,
+        "files": state.pack_files,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct ChangesQuery {
+    #[serde(default)]
+    after: i64,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    wait: Option<u64>,
+}
+
+async fn changes(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    query: Result<Query<ChangesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers).await?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request(format!("параметры запроса: {e}")))?;
+    if q.after < 0 {
+        return Err(ApiError::bad_request("after не может быть отрицательным"));
+    }
+    let limit = q.limit.unwrap_or(1_000).clamp(1, MAX_PAGE);
+    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    let mut receiver = state.latest_seq.subscribe();
+    let fetch = |principal: Principal| {
+        let state = state.clone();
+        async move {
+            blocking(&state, move |s| {
+                Ok(s.storage.sqlite().changes(&principal, q.after, limit)?)
+            })
+            .await
+        }
+    };
+    let mut page = fetch(principal.clone()).await?;
+    if page.changes.is_empty() && !page.has_more && !wait.is_zero() {
+        // Long-poll: wait for a commit beyond what this page covered, then look again.
+        let covered = page.next;
+        // (Reduced to a bool at once: the watch guard must not live across the next await.)
+        let woke = tokio::time::timeout(wait, receiver.wait_for(|seq| *seq > covered))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if woke {
+            page = fetch(principal.clone()).await?;
+        }
+    }
+    if principal.role.privacy() == Privacy::Full && !page.changes.is_empty() {
+        let records = page.changes.len();
+        let audited = principal.clone();
+        blocking(&state, move |s| {
+            Ok(s.storage.sqlite().audit(&audited, "changes", records)?)
+        })
+        .await?;
+    }
+    Ok(Json(page).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct IngestBody {
+    appeals: Vec<Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct IngestResponse {
+    results: Vec<IngestOutcome>,
+    latest_seq: i64,
+}
+
+async fn ingest_appeals(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<IngestBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<IngestResponse>, ApiError> {
+    let principal = authenticate(&state, &headers).await?;
+    if !matches!(principal.role, Role::Curator | Role::Head) {
+        return Err(ApiError::forbidden(format!(
+            "роль «{}» не может загружать обращения",
+            principal.role
+        )));
+    }
+    let Json(body) = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "тело запроса больше {} МБ: разбейте пакет на части",
+                    MAX_BODY_BYTES / (1024 * 1024)
+                ),
+            )
+        } else {
+            ApiError::bad_request(format!("тело запроса: {}", e.body_text()))
+        }
+    })?;
+    let response = blocking(&state, move |s| {
+        let prepared = body
+            .appeals
+            .into_iter()
+            .map(|v| ingest::prepare_value(&s.pack, &s.engine, v))
+            .collect();
+        let results = s.storage.sqlite().ingest(prepared)?;
+        let latest_seq = s.storage.sqlite().latest_seq()?;
+        Ok(IngestResponse {
+            results,
+            latest_seq,
+        })
+    })
+    .await?;
+    state.latest_seq.send_replace(response.latest_seq);
+    Ok(Json(response))
+}
+
+/// Serves the API on a bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ServerState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,468 @@
+//! The HTTP API on a real server bound to 127.0.0.1 with a SQLite database on disk.
+
+use chrono::NaiveDate;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tsur_core::demo::{DemoParams, write_demo_replica};
+use tsur_core::pack::RegionPack;
+use tsur_core::store::Store;
+use tsur_server::api::{self, API_VERSION_HEADER, ServerState};
+use tsur_server::auth::Role;
+use tsur_server::ingest::{self, IngestAppeal};
+use tsur_server::storage::Storage;
+
+struct TestServer {
+    url: String,
+    state: Arc<ServerState>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestServer {
+    /// A server seeded with `appeals` demo appeals (ingested, like `seed-demo`).
+    async fn start(appeals: u64) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = RegionPack::load(RegionPack::bundled_dir()).unwrap();
+        let storage = Storage::open(&format!(
+            "sqlite:{}",
+            dir.path().join("server.sqlite").display()
+        ))
+        .unwrap();
+        if appeals > 0 {
+            let replica = dir.path().join("demo.sqlite");
+            let params = DemoParams {
+                appeals,
+                seed: 21,
+                now_utc: DemoParams::now_for_date(
+                    &pack,
+                    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+                ),
+            };
+            write_demo_replica(&pack, &params, &replica, false, &mut |_, _| true).unwrap();
+            let store = Store::open_existing(&replica).unwrap();
+            let engine = pack.deadline_engine();
+            let items = (1..=appeals as i64)
+                .map(|id| {
+                    ingest::prepare(
+                        &pack,
+                        &engine,
+                        IngestAppeal::from_appeal(store.load_appeal(id).unwrap().unwrap()),
+                    )
+                })
+                .collect();
+            storage.sqlite().ingest(items).unwrap();
+        }
+        let state = Arc::new(ServerState::new(storage, pack).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(api::serve(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        TestServer {
+            url,
+            state,
+            http: reqwest::Client::new(),
+            _dir: dir,
+            _shutdown: tx,
+        }
+    }
+
+    fn token(&self, user: &str, role: Role, blocks: &[&str], municipalities: &[&str]) -> String {
+        let blocks: Vec<String> = blocks.iter().map(|s| s.to_string()).collect();
+        let municipalities: Vec<String> = municipalities.iter().map(|s| s.to_string()).collect();
+        self.state
+            .storage
+            .sqlite()
+            .create_token(user, role, &blocks, &municipalities)
+            .unwrap()
+            .1
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.get(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.headers()[API_VERSION_HEADER],
+            "1",
+            "every response names the API version"
+        );
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn ingest(&self, token: &str, appeals: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/ingest", self.url))
+            .bearer_auth(token)
+            .json(&json!({ "appeals": appeals }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Every change visible to a token, page by page.
+    async fn all_changes(&self, token: &str, limit: u32) -> (Vec<Value>, Vec<usize>) {
+        let (mut after, mut out, mut pages) = (0, Vec::new(), Vec::new());
+        loop {
+            let (status, page) = self
+                .get(
+                    &format!("/api/v1/changes?after={after}&limit={limit}"),
+                    Some(token),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let changes = page["changes"].as_array().unwrap().clone();
+            pages.push(changes.len());
+            let next = page["next"].as_i64().unwrap();
+            assert!(next >= after, "the cursor only moves forward");
+            after = next;
+            let more = page["has_more"].as_bool().unwrap();
+            out.extend(changes);
+            if !more {
+                return (out, pages);
+            }
+        }
+    }
+}
+
+fn demo_item(external_id: &str) -> Value {
+    json!({
+        "source": "pos",
+        "external_id": external_id,
+        "channel": "pos",
+        "received_utc": "2026-03-02T04:00:00Z",
+        "registered_utc": "2026-03-02T04:00:00Z",
+        "text": "Нет отопления в квартире. Звоните 8 912 345-67-89, Сидоров Пётр Ильич.",
+        "author": { "name": "Сидоров Пётр Ильич", "phone": "+7 912 345-67-89", "email": "sidorov@mail.ru" },
+        "address": "Челябинск, ул. Кирова, д. 1",
+        "point": { "lat": 55.16, "lon": 61.40 },
+        "municipality": "75701000",
+        "topic": "zhkh.heating"
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn public_endpoints_and_authentication() {
+    let server = TestServer::start(20).await;
+    let (status, caps) = server.get("/api/v1/capabilities", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(caps["api_version"], 1);
+    let (status, health) = server.get("/api/v1/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(health["latest_seq"], 20);
+
+    let (status, body) = server.get("/api/v1/changes", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "unauthorized");
+    let (status, _) = server.get("/api/v1/changes", Some("not-a-token")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = server.get("/api/v1/pack", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let token = server.token("kurator", Role::Curator, &[], &[]);
+    let (status, pack) = server.get("/api/v1/pack", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        pack["version_hash"],
+        server.state.pack.version_hash.as_str()
+    );
+    assert!(
+        pack["files"]["calendar.csv"]
+            .as_str()
+            .unwrap()
+            .contains("2026-01-09")
+    );
+
+    let id = server.state.storage.sqlite().list_tokens().unwrap()[0].id;
+    assert!(server.state.storage.sqlite().revoke_token(id).unwrap());
+    let (status, body) = server.get("/api/v1/changes", Some(&token)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked token is refused: {body}"
+    );
+
+    let (status, body) = server.get("/api/v1/nowhere", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_feed_pages_cover_every_change_once_at_exact_multiples() {
+    let server = TestServer::start(300).await;
+    let token = server.token("kurator", Role::Curator, &[], &[]);
+    for limit in [100, 300, 7, 1_000] {
+        let (changes, pages) = server.all_changes(&token, limit).await;
+        let seqs: Vec<i64> = changes.iter().map(|c| c["seq"].as_i64().unwrap()).collect();
+        assert_eq!(seqs, (1..=300).collect::<Vec<_>>(), "limit {limit}");
+        assert!(pages.iter().all(|n| *n as u32 <= limit));
+        if limit == 100 {
+            assert_eq!(
+                pages,
+                vec![100, 100, 100],
+                "exact multiples end without an extra page"
+            );
+        }
+    }
+    // Past the end: an empty page, the cursor stays.
+    let (status, page) = server.get("/api/v1/changes?after=300", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["changes"].as_array().unwrap().len(), 0);
+    assert_eq!(page["next"], 300);
+    assert_eq!(page["has_more"], false);
+    // Replaying a page gives the same page.
+    let (_, a) = server
+        .get("/api/v1/changes?after=50&limit=25", Some(&token))
+        .await;
+    let (_, b) = server
+        .get("/api/v1/changes?after=50&limit=25", Some(&token))
+        .await;
+    assert_eq!(a, b);
+
+    for bad in ["after=-1", "after=abc", "limit=x"] {
+        let (status, body) = server
+            .get(&format!("/api/v1/changes?{bad}"), Some(&token))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(body["error"], "bad_request");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scopes_and_personal_data_follow_the_role() {
+    let server = TestServer::start(400).await;
+    let zhkh = server.token("op", Role::Operator, &["zhkh"], &[]);
+    let (changes, _) = server.all_changes(&zhkh, 500).await;
+    assert!(!changes.is_empty());
+    assert!(changes.iter().all(|c| c["data"]["block"] == "zhkh"));
+
+    let magnitogorsk = server.token("mo", Role::MunicipalOperator, &[], &["75738000"]);
+    let (changes, _) = server.all_changes(&magnitogorsk, 500).await;
+    assert!(!changes.is_empty());
+    assert!(
+        changes
+            .iter()
+            .all(|c| c["data"]["municipality"] == "75738000")
+    );
+
+    let curator = server.token("kurator", Role::Curator, &[], &[]);
+    let (all, _) = server.all_changes(&curator, 500).await;
+    assert_eq!(all.len(), 400);
+    let names: HashSet<String> = all
+        .iter()
+        .filter_map(|c| c["data"]["author"]["name"].as_str().map(String::from))
+        .collect();
+    let phones: Vec<String> = all
+        .iter()
+        .filter_map(|c| c["data"]["author"]["phone"].as_str().map(String::from))
+        .collect();
+    assert!(
+        names.len() > 100 && !phones.is_empty(),
+        "the curator sees authors"
+    );
+
+    let wall = server.token("wall", Role::Wall, &[], &[]);
+    let (shown, _) = server.all_changes(&wall, 500).await;
+    assert_eq!(
+        shown.len(),
+        400,
+        "the wall sees everything, without personal data"
+    );
+    let wall_json = serde_json::to_string(&shown).unwrap();
+    for c in &shown {
+        assert_eq!(
+            c["data"]["author"],
+            json!({ "name": null, "phone": null, "email": null })
+        );
+        assert_eq!(c["data"]["text"], "");
+        assert!(c["data"]["address"].is_null());
+    }
+    for name in names.iter().take(50) {
+        assert!(
+            !wall_json.contains(name.as_str()),
+            "{name} reached the wall"
+        );
+    }
+    for phone in phones.iter().take(50) {
+        assert!(
+            !wall_json.contains(phone.as_str()),
+            "{phone} reached the wall"
+        );
+    }
+
+    let analyst = server.token("an", Role::Analyst, &[], &[]);
+    let (seen, _) = server.all_changes(&analyst, 500).await;
+    assert_eq!(seen.len(), 400);
+    for (c, full) in seen.iter().zip(&all) {
+        assert!(c["data"]["author"]["name"].is_null());
+        if let Some(name) = full["data"]["author"]["name"].as_str() {
+            let text = c["data"]["text"].as_str().unwrap();
+            for part in name.split_whitespace() {
+                assert!(!text.contains(part), "{part} in an analyst's text: {text}");
+            }
+        }
+    }
+
+    // Audit: once per request that returned personal data, none for the wall or the analyst.
+    let log = server.state.storage.sqlite().audit_log().unwrap();
+    assert!(log.iter().all(|(_, role, endpoint, records)| role != "wall"
+        && role != "analyst"
+        && endpoint == "changes"
+        && *records > 0));
+    let curator_requests = log.iter().filter(|(user, ..)| user == "kurator").count();
+    assert_eq!(curator_requests, 1, "one page of 400 → one audit entry");
+    let curator_records: i64 = log
+        .iter()
+        .filter(|(user, ..)| user == "kurator")
+        .map(|(.., n)| *n)
+        .sum();
+    assert_eq!(curator_records, 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ingest_is_idempotent_and_judges_each_item() {
+    let server = TestServer::start(0).await;
+    let token = server.token("connector", Role::Head, &[], &[]);
+    let (status, body) = server
+        .ingest(&token, json!([demo_item("A-1"), demo_item("A-2")]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"][0]["outcome"], "created");
+    assert_eq!(body["latest_seq"], 2);
+
+    // The same again changes nothing; new content is a new version with a change in the feed.
+    let (_, body) = server.ingest(&token, json!([demo_item("A-1")])).await;
+    assert_eq!(body["results"][0]["outcome"], "unchanged");
+    let mut edited = demo_item("A-1");
+    edited["text"] = json!("Отопление так и не дали.");
+    let (_, body) = server.ingest(&token, json!([edited])).await;
+    assert_eq!(
+        body["results"][0],
+        json!({ "outcome": "updated", "id": 1, "version": 2 })
+    );
+    assert_eq!(body["latest_seq"], 3);
+
+    // The server computes the deadline: ПОС, 10 working days from Mon 02.03.2026 → 17.03.2026.
+    let (_, page) = server.get("/api/v1/changes?after=2", Some(&token)).await;
+    assert_eq!(
+        page["changes"][0]["data"]["due_utc"],
+        "2026-03-17T19:00:00Z"
+    );
+    assert_eq!(
+        page["changes"][0]["data"]["block"], "zhkh",
+        "the block follows the topic"
+    );
+
+    let mut outside = demo_item("B-1");
+    outside["point"] = json!({ "lat": 55.75, "lon": 37.62 });
+    let mut unknown_topic = demo_item("B-2");
+    unknown_topic["topic"] = json!("zhkh.teleportation");
+    let mut bad_enum = demo_item("B-3");
+    bad_enum["channel"] = json!("pigeon");
+    let mut huge = demo_item("B-4");
+    huge["text"] = json!("а".repeat(30_000));
+    let mut wrong_type = demo_item("B-5");
+    wrong_type["received_utc"] = json!(12345);
+    let mut nan = demo_item("B-6");
+    nan["point"] = json!({ "lat": "NaN", "lon": 61.0 });
+    let (status, body) = server
+        .ingest(&token, json!([outside, unknown_topic, bad_enum, huge, wrong_type, nan, {"garbage": true}, demo_item("B-7")]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 8);
+    for (i, expected) in [
+        "вне региона",
+        "неизвестная тема",
+        "pigeon",
+        "длиннее",
+        "B-5",
+        "B-6",
+        "без external_id",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(results[i]["outcome"], "rejected", "{i}: {}", results[i]);
+        assert!(
+            results[i]["reason"].as_str().unwrap().contains(expected),
+            "{i}: {}",
+            results[i]
+        );
+    }
+    assert_eq!(
+        results[7]["outcome"], "created",
+        "one bad record does not stop the batch"
+    );
+
+    // Roles that may not ingest, and malformed bodies.
+    let operator = server.token("op", Role::Operator, &["zhkh"], &[]);
+    let (status, _) = server.ingest(&operator, json!([demo_item("C-1")])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let response = server
+        .http
+        .post(format!("{}/api/v1/ingest", server.url))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{\"appeals\": [")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "bad_request");
+    let response = server
+        .http
+        .post(format!("{}/api/v1/ingest", server.url))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(vec![b' '; api::MAX_BODY_BYTES + 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "payload_too_large");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_poll_returns_as_soon_as_a_change_commits() {
+    let server = Arc::new(TestServer::start(5).await);
+    let token = server.token("kurator", Role::Curator, &[], &[]);
+    // Nothing new: the poll waits its full time and returns an empty page.
+    let started = Instant::now();
+    let (_, page) = server
+        .get("/api/v1/changes?after=5&wait=1", Some(&token))
+        .await;
+    assert!(page["changes"].as_array().unwrap().is_empty());
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    let poller = {
+        let server = server.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let (_, page) = server
+                .get("/api/v1/changes?after=5&wait=20", Some(&token))
+                .await;
+            (page, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, _) = server.ingest(&token, json!([demo_item("LP-1")])).await;
+    assert_eq!(status, StatusCode::OK);
+    let (page, waited) = poller.await.unwrap();
+    assert_eq!(page["changes"][0]["data"]["external_id"], "LP-1");
+    assert!(waited < Duration::from_secs(10), "woke after {waited:?}");
+}
