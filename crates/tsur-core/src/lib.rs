@@ -6,6 +6,7 @@
 //! - [`store`]: the local SQLite replica with embedded migrations;
 //! - [`stats`]: counts for the CLI and the first window;
 //! - [`demo`]: the deterministic demo-region generator;
+//! - [`sync`]: the change feed and operator actions shared by the server and the app;
 //! - [`clock`]: time that tests can fix.
 
 pub mod calendar;
@@ -16,3 +17,4 @@ pub mod domain;
 pub mod pack;
 pub mod stats;
 pub mod store;
+pub mod sync;

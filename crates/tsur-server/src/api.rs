@@ -3,14 +3,15 @@
 //! - `GET  /api/v1/capabilities` and `GET /api/v1/health` — public, no data;
 //! - `GET  /api/v1/pack` — the region pack's files and version hash;
 //! - `GET  /api/v1/changes?after=SEQ&limit=N&wait=SECS` — the change feed, long-polling up to 30 s;
-//! - `POST /api/v1/ingest` — connectors push appeals, idempotent by (source, external id).
+//! - `POST /api/v1/ingest` — connectors push appeals, idempotent by (source, external id);
+//! - `POST /api/v1/actions` — operator actions, each applied exactly once by its UUID.
 //!
 //! Every endpoint with data takes a bearer token; scope and personal-data masking are applied
 //! here, per token, and a request that returns personal data is audited once.
 
 use crate::auth::{Principal, Privacy, Role};
-use crate::ingest;
 use crate::storage::{IngestOutcome, Storage, StorageError};
+use crate::{actions, ingest};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +27,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tsur_core::deadline::DeadlineEngine;
 use tsur_core::pack::{PACK_FILES, RegionPack};
+use tsur_core::sync::{Action, ActionOutcome, ActionResult, ActionsResponse};
 
 /// The API version this server speaks; clients refuse a newer one politely.
 pub const API_VERSION: u32 = 1;
@@ -162,6 +164,7 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/api/v1/pack", get(pack))
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/ingest", post(ingest_appeals))
+        .route("/api/v1/actions", post(post_actions))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
@@ -187,7 +190,9 @@ async fn capabilities(State(state): State<Shared>) -> Json<Value> {
         "min_client_api_version": 1,
         "server_version": env!("CARGO_PKG_VERSION"),
         "storage": state.storage.backend_name(),
-        "endpoints": ["capabilities", "health", "pack", "changes", "ingest"],
+        "endpoints": ["capabilities", "health", "pack", "changes", "ingest", "actions"],
+        "actions": ["take", "assign", "classify", "route", "set_status", "answer", "escalate", "extend",
+                    "merge_into_problem", "mark_duplicate", "reopen", "note"],
         "max_page": MAX_PAGE,
         "max_wait_secs": MAX_WAIT_SECS,
         "roles": Role::ALL.iter().map(|r| r.code()).collect::<Vec<_>>(),
@@ -291,20 +296,7 @@ async fn ingest_appeals(
             principal.role
         )));
     }
-    let Json(body) = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!(
-                    "тело запроса больше {} МБ: разбейте пакет на части",
-                    MAX_BODY_BYTES / (1024 * 1024)
-                ),
-            )
-        } else {
-            ApiError::bad_request(format!("тело запроса: {}", e.body_text()))
-        }
-    })?;
+    let Json(body) = body.map_err(json_rejection)?;
     let response = blocking(&state, move |s| {
         let prepared = body
             .appeals
@@ -321,6 +313,91 @@ async fn ingest_appeals(
     .await?;
     state.latest_seq.send_replace(response.latest_seq);
     Ok(Json(response))
+}
+
+/// The largest batch of actions in one request.
+pub const MAX_ACTIONS: usize = 5_000;
+
+/// `POST /api/v1/actions`: each action is judged on its own and answered in order. A malformed
+/// item (unknown kind, missing field) is rejected with its reason; the others still apply.
+async fn post_actions(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<ActionsResponse>, ApiError> {
+    let principal = authenticate(&state, &headers).await?;
+    let Json(body) = body.map_err(json_rejection)?;
+    let items = body
+        .get("actions")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request("ожидается {\"actions\": [...]}"))?;
+    if items.len() > MAX_ACTIONS {
+        return Err(ApiError::bad_request(format!(
+            "не больше {MAX_ACTIONS} действий за запрос"
+        )));
+    }
+    let (response, latest) = blocking(&state, move |s| {
+        let now = chrono::Utc::now();
+        let mut results = Vec::with_capacity(items.len());
+        for item in items {
+            let id = item
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let action: Action = match serde_json::from_value(item) {
+                Ok(action) => action,
+                Err(e) => {
+                    results.push(ActionResult {
+                        id,
+                        outcome: ActionOutcome::Rejected {
+                            reason: format!("действие: {e}"),
+                        },
+                    });
+                    continue;
+                }
+            };
+            if uuid::Uuid::parse_str(&action.id).is_err() {
+                results.push(ActionResult {
+                    id: action.id.clone(),
+                    outcome: ActionOutcome::Rejected {
+                        reason: "id действия должен быть UUID".into(),
+                    },
+                });
+                continue;
+            }
+            let outcome = s.storage.sqlite().act(&principal, &action, |appeal| {
+                actions::apply(appeal, &action.kind, &principal, &s.pack, &s.engine, now)
+            })?;
+            results.push(ActionResult {
+                id: action.id,
+                outcome,
+            });
+        }
+        Ok((
+            ActionsResponse { results },
+            s.storage.sqlite().latest_seq()?,
+        ))
+    })
+    .await?;
+    state.latest_seq.send_replace(latest);
+    Ok(Json(response))
+}
+
+fn json_rejection(e: axum::extract::rejection::JsonRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "тело запроса больше {} МБ: разбейте пакет на части",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        )
+    } else {
+        ApiError::bad_request(format!("тело запроса: {}", e.body_text()))
+    }
 }
 
 /// Serves the API on a bound listener until `shutdown` resolves.

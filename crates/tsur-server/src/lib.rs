@@ -3,8 +3,10 @@
 //! - [`storage`]: versioned appeals, the change log, tokens and the audit log (SQLite today);
 //! - [`auth`]: roles, scopes, tokens and personal-data masking;
 //! - [`ingest`]: checking connectors' appeals against the pack and computing their deadlines;
+//! - [`actions`]: operator actions on an appeal (lifecycle, pack, deadline rules);
 //! - [`api`]: HTTP API v1 (axum).
 
+pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod ingest;

@@ -466,3 +466,199 @@ async fn a_long_poll_returns_as_soon_as_a_change_commits() {
     assert_eq!(page["changes"][0]["data"]["external_id"], "LP-1");
     assert!(waited < Duration::from_secs(10), "woke after {waited:?}");
 }
+
+impl TestServer {
+    async fn act(&self, token: &str, actions: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/actions", self.url))
+            .bearer_auth(token)
+            .json(&json!({ "actions": actions }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The first appeal in a block with a given status, with its version.
+    async fn find(&self, token: &str, block: &str, status: &str) -> (i64, i64) {
+        let (changes, _) = self.all_changes(token, 5_000).await;
+        let c = changes
+            .iter()
+            .rev()
+            .find(|c| c["data"]["block"] == block && c["data"]["status"] == status)
+            .unwrap_or_else(|| panic!("no {status} appeal in {block}"));
+        (c["id"].as_i64().unwrap(), c["version"].as_i64().unwrap())
+    }
+}
+
+fn uuid() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn actions_apply_once_conflict_on_stale_versions_and_respect_scope() {
+    let server = TestServer::start(600).await;
+    let op = server.token("Оператор ЖКХ", Role::Operator, &["zhkh"], &[]);
+    let (id, version) = server.find(&op, "zhkh", "in_progress").await;
+
+    let take = json!({ "id": uuid(), "appeal_id": id, "base_version": version, "kind": "take" });
+    let (status, body) = server.act(&op, json!([take.clone()])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"][0]["outcome"], "applied");
+    assert_eq!(body["results"][0]["version"], version + 1);
+
+    // The same action again (a retry after a lost answer) is not applied twice.
+    let (_, body) = server.act(&op, json!([take])).await;
+    assert_eq!(body["results"][0]["outcome"], "duplicate");
+    assert_eq!(body["results"][0]["first"]["outcome"], "applied");
+
+    // A stale base version is a conflict that names the current version.
+    let stale = json!({ "id": uuid(), "appeal_id": id, "base_version": version, "kind": "escalate", "to": "block_head" });
+    let (_, body) = server.act(&op, json!([stale])).await;
+    assert_eq!(
+        body["results"][0],
+        json!({ "id": body["results"][0]["id"], "outcome": "conflict", "current_version": version + 1 })
+    );
+
+    let escalate = json!({ "id": uuid(), "appeal_id": id, "base_version": version + 1, "kind": "escalate", "to": "block_head", "why": "просрочено" });
+    let (_, body) = server.act(&op, json!([escalate])).await;
+    assert_eq!(body["results"][0]["outcome"], "applied");
+
+    // The feed carries the result with who did it.
+    let (changes, _) = server.all_changes(&op, 5_000).await;
+    let last = changes.iter().rev().find(|c| c["id"] == id).unwrap();
+    assert_eq!(last["version"], version + 2);
+    assert_eq!(last["data"]["status"], "escalated");
+    assert_eq!(last["data"]["assignee"], "Оператор ЖКХ");
+    let events = last["data"]["events"].as_array().unwrap();
+    assert_eq!(events.last().unwrap()["to_status"], "escalated");
+    assert_eq!(events.last().unwrap()["actor"], "Оператор ЖКХ");
+
+    // An invalid transition names both states; nothing changes.
+    let closed = json!({ "id": uuid(), "appeal_id": id, "base_version": version + 2, "kind": "set_status", "status": "closed" });
+    let (_, body) = server.act(&op, json!([closed])).await;
+    assert_eq!(body["results"][0]["outcome"], "rejected");
+    let reason = body["results"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Эскалировано") && reason.contains("Закрыто"),
+        "{reason}"
+    );
+
+    // Out of scope, unknown kinds, bad ids and read-only roles are refused per item.
+    let curator = server.token("kurator", Role::Curator, &[], &[]);
+    let (roads_id, roads_version) = server.find(&curator, "roads", "in_progress").await;
+    let items = json!([
+        { "id": uuid(), "appeal_id": roads_id, "base_version": roads_version, "kind": "take" },
+        { "id": uuid(), "appeal_id": id, "base_version": version + 2, "kind": "teleport" },
+        { "id": "not-a-uuid", "appeal_id": id, "base_version": version + 2, "kind": "take" },
+        { "id": uuid(), "appeal_id": 999_999, "base_version": 1, "kind": "take" },
+        { "id": uuid(), "appeal_id": id, "base_version": version + 2, "kind": "note", "text": "Позвонили в УК" }
+    ]);
+    let (_, body) = server.act(&op, items).await;
+    let r = body["results"].as_array().unwrap();
+    assert!(
+        r[0]["reason"].as_str().unwrap().contains("вне вашей зоны"),
+        "{}",
+        r[0]
+    );
+    assert!(
+        r[1]["reason"].as_str().unwrap().contains("teleport"),
+        "{}",
+        r[1]
+    );
+    assert!(
+        r[2]["reason"].as_str().unwrap().contains("UUID"),
+        "{}",
+        r[2]
+    );
+    assert!(
+        r[3]["reason"].as_str().unwrap().contains("нет обращения"),
+        "{}",
+        r[3]
+    );
+    assert_eq!(
+        r[4]["outcome"], "applied",
+        "the good item in a bad batch applies"
+    );
+
+    let wall = server.token("wall", Role::Wall, &[], &[]);
+    let (_, body) = server
+        .act(
+            &wall,
+            json!([{ "id": uuid(), "appeal_id": id, "base_version": version + 3, "kind": "take" }]),
+        )
+        .await;
+    assert!(
+        body["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("не может изменять")
+    );
+    let (status, _) = server.act("nobody", json!([])).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_clients_editing_one_case_get_one_applied_and_one_conflict() {
+    let server = Arc::new(TestServer::start(300).await);
+    let a = server.token("a", Role::Operator, &["zhkh"], &[]);
+    let b = server.token("b", Role::Operator, &["zhkh"], &[]);
+    let (id, version) = server.find(&a, "zhkh", "closed").await;
+    let send = |token: String| {
+        let server = server.clone();
+        tokio::spawn(async move {
+            let action =
+                json!({ "id": uuid(), "appeal_id": id, "base_version": version, "kind": "take" });
+            server.act(&token, json!([action])).await.1["results"][0]["outcome"].clone()
+        })
+    };
+    let (ra, rb) = (send(a), send(b));
+    let mut outcomes = vec![ra.await.unwrap(), rb.await.unwrap()];
+    outcomes.sort_by_key(|v| v.to_string());
+    assert_eq!(outcomes, vec![json!("applied"), json!("conflict")]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_actions_sent_twice_are_applied_exactly_once() {
+    let server = TestServer::start(50).await;
+    let op = server.token("op", Role::Curator, &[], &[]);
+    let (id, mut version) = server.find(&op, "zhkh", "closed").await;
+    let ids: Vec<String> = (0..1_000).map(|_| uuid()).collect();
+    let batch: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, action_id)| {
+            let v = version + i as i64;
+            json!({ "id": action_id, "appeal_id": id, "base_version": v, "kind": "note", "text": format!("заметка {i}") })
+        })
+        .collect();
+    let (_, first) = server.act(&op, Value::Array(batch.clone())).await;
+    assert!(
+        first["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "applied")
+    );
+    version += 1_000;
+    let (_, again) = server.act(&op, Value::Array(batch)).await;
+    assert!(
+        again["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "duplicate")
+    );
+    let (changes, _) = server.all_changes(&op, 5_000).await;
+    let last = changes.iter().rev().find(|c| c["id"] == id).unwrap();
+    assert_eq!(last["version"], version);
+    let notes = last["data"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "note")
+        .count();
+    assert_eq!(notes, 1_000);
+}

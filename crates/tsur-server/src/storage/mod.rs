@@ -12,6 +12,7 @@ pub use sqlite::SqliteStorage;
 use crate::auth::{Principal, Role};
 use serde::{Deserialize, Serialize};
 use tsur_core::domain::{Appeal, AppealId};
+pub use tsur_core::sync::{Change, ChangesPage};
 
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
@@ -40,26 +41,6 @@ pub struct TokenInfo {
     pub municipalities: Vec<String>,
     pub created_utc: i64,
     pub revoked_utc: Option<i64>,
-}
-
-/// One entry of the change feed: a full snapshot of the entity at `version`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Change {
-    pub seq: i64,
-    pub entity: String,
-    pub id: AppealId,
-    pub version: i64,
-    pub data: Appeal,
-}
-
-/// A page of the change feed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChangesPage {
-    pub changes: Vec<Change>,
-    /// The cursor to ask from next: the last sequence this page covered (including changes the
-    /// token may not see), so a client never rescans them.
-    pub next: i64,
-    pub has_more: bool,
 }
 
 /// What ingest did with one item.

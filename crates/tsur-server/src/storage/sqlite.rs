@@ -7,6 +7,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tsur_core::domain::Appeal;
+use tsur_core::sync::{Action, ActionOutcome};
 
 const SCHEMA_VERSION: i32 = 1;
 
@@ -392,6 +393,95 @@ impl SqliteStorage {
                 has_more,
             })
         })
+    }
+
+    /// Applies one operator action exactly once: an id seen before gets back its first outcome; a
+    /// stale `base_version` is a conflict; `mutate` may refuse. Every outcome is recorded under the
+    /// action's id, and an applied one bumps the version and enters the change feed, all in one
+    /// transaction.
+    pub fn act(
+        &self,
+        principal: &Principal,
+        action: &Action,
+        mutate: impl FnOnce(&mut Appeal) -> Result<(), String>,
+    ) -> Result<ActionOutcome, StorageError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        let first: Option<String> = tx
+            .query_row(
+                "SELECT result FROM actions WHERE id = ?1",
+                [&action.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(first) = first {
+            let first: ActionOutcome = serde_json::from_str(&first)
+                .map_err(|e| StorageError::Corrupt(format!("действие {}: {e}", action.id)))?;
+            return Ok(ActionOutcome::Duplicate {
+                first: Box::new(first),
+            });
+        }
+        let row: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT version, data FROM appeals WHERE id = ?1",
+                [action.appeal_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let outcome = match row {
+            None => ActionOutcome::Rejected {
+                reason: format!("нет обращения {}", action.appeal_id),
+            },
+            Some((version, data)) => {
+                let mut appeal: Appeal = serde_json::from_str(&data).map_err(|e| {
+                    StorageError::Corrupt(format!("обращение {}: {e}", action.appeal_id))
+                })?;
+                if !principal.sees(
+                    appeal.block.as_ref().map(|b| b.as_str()),
+                    appeal.municipality.as_ref().map(|m| m.as_str()),
+                ) {
+                    ActionOutcome::Rejected {
+                        reason: format!("обращение {} вне вашей зоны", action.appeal_id),
+                    }
+                } else if version != action.base_version {
+                    ActionOutcome::Conflict {
+                        current_version: version,
+                    }
+                } else {
+                    match mutate(&mut appeal) {
+                        Err(reason) => ActionOutcome::Rejected { reason },
+                        Ok(()) => {
+                            appeal.version = version + 1;
+                            let json = to_json(&appeal)?;
+                            let block = appeal.block.as_ref().map(|b| b.as_str().to_string());
+                            let municipality =
+                                appeal.municipality.as_ref().map(|m| m.as_str().to_string());
+                            tx.execute(
+                                "UPDATE appeals SET version = ?2, block_code = ?3, municipality_code = ?4, data = ?5
+                                 WHERE id = ?1",
+                                params![appeal.id, appeal.version, block, municipality, json],
+                            )?;
+                            tx.execute(
+                                "INSERT INTO changes (entity, entity_id, version, block_code, municipality_code, data)
+                                 VALUES ('appeal', ?1, ?2, ?3, ?4, ?5)",
+                                params![appeal.id, appeal.version, block, municipality, json],
+                            )?;
+                            ActionOutcome::Applied {
+                                version: appeal.version,
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let recorded =
+            serde_json::to_string(&outcome).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO actions (id, appeal_id, result, at_utc) VALUES (?1, ?2, ?3, ?4)",
+            params![action.id, action.appeal_id, recorded, now_utc()],
+        )?;
+        tx.commit()?;
+        Ok(outcome)
     }
 
     /// Records that a request returned personal data: once per request, not per record.
