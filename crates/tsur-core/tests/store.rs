@@ -238,3 +238,53 @@ fn an_older_or_equal_version_never_overwrites_a_newer_one() {
     assert!(store.upsert_appeal(&newer).unwrap());
     assert_eq!(store.load_appeal(7).unwrap().unwrap(), newer);
 }
+
+#[test]
+fn a_version_1_database_is_migrated_forward_keeping_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.sqlite");
+    {
+        let store = Store::open(&path).unwrap();
+        store.set_sync_value("cursor", "99").unwrap();
+        // Make it look like a database written by the first release.
+        store
+            .conn()
+            .execute_batch("DROP TABLE quarantine; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(store.cursor().unwrap(), 99);
+    assert_eq!(store.quarantined_count().unwrap(), 0);
+}
+
+#[test]
+fn a_page_and_its_cursor_are_applied_together_and_replays_change_nothing() {
+    use tsur_core::store::Quarantined;
+    let dir = tempfile::tempdir().unwrap();
+    let source = Store::open(demo_replica(dir.path())).unwrap();
+    let mut replica = Store::open(dir.path().join("replica.sqlite")).unwrap();
+    let page: Vec<_> = (1..=50)
+        .map(|id| source.load_appeal(id).unwrap().unwrap())
+        .collect();
+    let bad = Quarantined {
+        seq: Some(51),
+        reason: "неизвестный статус «lost»".into(),
+        raw: "{}".into(),
+    };
+    assert_eq!(
+        replica
+            .apply_page(&page, std::slice::from_ref(&bad), 51)
+            .unwrap(),
+        50
+    );
+    assert_eq!(replica.cursor().unwrap(), 51);
+    assert_eq!(replica.quarantined_count().unwrap(), 1);
+    // Replaying the page writes nothing and never moves the cursor back.
+    assert_eq!(replica.apply_page(&page, &[], 40).unwrap(), 0);
+    assert_eq!(replica.cursor().unwrap(), 51);
+    assert_eq!(
+        replica.load_appeal(7).unwrap(),
+        source.load_appeal(7).unwrap()
+    );
+}

@@ -149,106 +149,175 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
-        let stored: Option<i64> = tx
+        let written = upsert_in(&tx, appeal).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(written)
+    }
+
+    /// Applies one page of the change feed and its cursor in one transaction: either all of it
+    /// (appeals, quarantined records, the new cursor) is stored, or none. Older or equal versions
+    /// are skipped, so replaying a page changes nothing. Returns how many appeals were written.
+    pub fn apply_page(
+        &mut self,
+        appeals: &[Appeal],
+        quarantined: &[Quarantined],
+        cursor: i64,
+    ) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let previous: i64 = tx
             .query_row(
-                "SELECT version FROM appeals WHERE id = ?1",
-                [appeal.id],
-                |r| r.get(0),
+                "SELECT value FROM sync_state WHERE key = 'cursor'",
+                [],
+                |r| r.get::<_, String>(0),
             )
             .optional()
-            .map_err(sql)?;
-        if stored.is_some_and(|v| v >= appeal.version) {
-            return Ok(false);
+            .map_err(sql)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut written = 0;
+        for appeal in appeals {
+            written += usize::from(upsert_in(&tx, appeal).map_err(sql)?);
         }
-        let updated = appeal
-            .events
-            .iter()
-            .map(|e| e.at_utc)
-            .chain([appeal.received_utc])
-            .max()
-            .map_or(0, secs);
-        let extensions = appeal
-            .events
-            .iter()
-            .filter(|e| e.kind == EventKind::Extended)
-            .count() as i64;
+        for q in quarantined {
+            tx.execute(
+                "INSERT INTO quarantine (at_utc, seq, reason, raw) VALUES (?1, ?2, ?3, ?4)",
+                params![chrono::Utc::now().timestamp(), q.seq, q.reason, q.raw],
+            )
+            .map_err(sql)?;
+        }
+        // Cursors only move forward.
         tx.execute(
-            "INSERT OR REPLACE INTO appeals (id, version, source, external_id, channel, regime,
-             received_utc, registered_utc, text, author_name, author_phone, author_email, address,
-             lat, lon, municipality_code, block_code, topic_code, organisation_code, status,
-             due_utc, answered_utc, rating, problem_id, repeat_of, duplicate_of, assignee,
-             extensions, updated_utc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
-            params![
-                appeal.id,
-                appeal.version,
-                appeal.source,
-                appeal.external_id,
-                appeal.channel.code(),
-                appeal.regime.code(),
-                secs(appeal.received_utc),
-                appeal.registered_utc.map(secs),
-                appeal.text,
-                appeal.author.name,
-                appeal.author.phone,
-                appeal.author.email,
-                appeal.address,
-                appeal.point.map(|p| p.lat),
-                appeal.point.map(|p| p.lon),
-                appeal.municipality.as_ref().map(|c| c.as_str()),
-                appeal.block.as_ref().map(|c| c.as_str()),
-                appeal.topic.as_ref().map(|c| c.as_str()),
-                appeal.organisation.as_ref().map(|c| c.as_str()),
-                appeal.status.code(),
-                appeal.due_utc.map(secs),
-                appeal.answered_utc.map(secs),
-                appeal.rating.map(Rating::stars),
-                appeal.problem,
-                appeal.repeat_of,
-                appeal.duplicate_of,
-                appeal.assignee,
-                extensions,
-                updated,
-            ],
+            "INSERT INTO sync_state (key, value) VALUES ('cursor', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [cursor.max(previous).to_string()],
         )
         .map_err(sql)?;
-        tx.execute("DELETE FROM events WHERE appeal_id = ?1", [appeal.id])
-            .map_err(sql)?;
-        tx.execute("DELETE FROM answers WHERE appeal_id = ?1", [appeal.id])
-            .map_err(sql)?;
-        for e in &appeal.events {
-            tx.execute(
-                "INSERT INTO events (appeal_id, at_utc, kind, actor, from_status, to_status, note)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    appeal.id,
-                    secs(e.at_utc),
-                    e.kind.code(),
-                    e.actor,
-                    e.from_status.map(Status::code),
-                    e.to_status.map(Status::code),
-                    e.note
-                ],
-            )
-            .map_err(sql)?;
-        }
-        for a in &appeal.answers {
-            tx.execute(
-                "INSERT INTO answers (appeal_id, at_utc, organisation_code, kind, on_merits, text)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    appeal.id,
-                    secs(a.at_utc),
-                    a.organisation.as_ref().map(|c| c.as_str()),
-                    a.kind.code(),
-                    a.kind == AnswerKind::Merits,
-                    a.text
-                ],
-            )
-            .map_err(sql)?;
-        }
         tx.commit().map_err(sql)?;
-        Ok(true)
+        Ok(written)
     }
+
+    /// The sync cursor: the last change-feed sequence applied (0 before the first sync).
+    pub fn cursor(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .sync_value("cursor")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// How many records were quarantined.
+    pub fn quarantined_count(&self) -> Result<i64, StoreError> {
+        self.conn()
+            .query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))
+            .map_err(|e| self.sql_error(e))
+    }
+}
+
+/// A record of the feed that could not be applied, kept with its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub seq: Option<i64>,
+    pub reason: String,
+    /// The record as received (truncated to a sane length by the caller).
+    pub raw: String,
+}
+
+fn upsert_in(tx: &rusqlite::Transaction<'_>, appeal: &Appeal) -> rusqlite::Result<bool> {
+    let stored: Option<i64> = tx
+        .prepare_cached("SELECT version FROM appeals WHERE id = ?1")?
+        .query_row([appeal.id], |r| r.get(0))
+        .optional()?;
+    if stored.is_some_and(|v| v >= appeal.version) {
+        return Ok(false);
+    }
+    let updated = appeal
+        .events
+        .iter()
+        .map(|e| e.at_utc)
+        .chain([appeal.received_utc])
+        .max()
+        .map_or(0, secs);
+    let extensions = appeal
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Extended)
+        .count() as i64;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO appeals (id, version, source, external_id, channel, regime,
+         received_utc, registered_utc, text, author_name, author_phone, author_email, address,
+         lat, lon, municipality_code, block_code, topic_code, organisation_code, status,
+         due_utc, answered_utc, rating, problem_id, repeat_of, duplicate_of, assignee,
+         extensions, updated_utc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+         ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+    )?
+    .execute(params![
+        appeal.id,
+        appeal.version,
+        appeal.source,
+        appeal.external_id,
+        appeal.channel.code(),
+        appeal.regime.code(),
+        secs(appeal.received_utc),
+        appeal.registered_utc.map(secs),
+        appeal.text,
+        appeal.author.name,
+        appeal.author.phone,
+        appeal.author.email,
+        appeal.address,
+        appeal.point.map(|p| p.lat),
+        appeal.point.map(|p| p.lon),
+        appeal.municipality.as_ref().map(|c| c.as_str()),
+        appeal.block.as_ref().map(|c| c.as_str()),
+        appeal.topic.as_ref().map(|c| c.as_str()),
+        appeal.organisation.as_ref().map(|c| c.as_str()),
+        appeal.status.code(),
+        appeal.due_utc.map(secs),
+        appeal.answered_utc.map(secs),
+        appeal.rating.map(Rating::stars),
+        appeal.problem,
+        appeal.repeat_of,
+        appeal.duplicate_of,
+        appeal.assignee,
+        extensions,
+        updated,
+    ])?;
+    tx.prepare_cached("DELETE FROM events WHERE appeal_id = ?1")?
+        .execute([appeal.id])?;
+    tx.prepare_cached("DELETE FROM answers WHERE appeal_id = ?1")?
+        .execute([appeal.id])?;
+    for e in &appeal.events {
+        tx.prepare_cached(
+            "INSERT INTO events (appeal_id, at_utc, kind, actor, from_status, to_status, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            appeal.id,
+            secs(e.at_utc),
+            e.kind.code(),
+            e.actor,
+            e.from_status.map(Status::code),
+            e.to_status.map(Status::code),
+            e.note
+        ])?;
+    }
+    for a in &appeal.answers {
+        tx.prepare_cached(
+            "INSERT INTO answers (appeal_id, at_utc, organisation_code, kind, on_merits, text)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            appeal.id,
+            secs(a.at_utc),
+            a.organisation.as_ref().map(|c| c.as_str()),
+            a.kind.code(),
+            a.kind == AnswerKind::Merits,
+            a.text
+        ])?;
+    }
+    Ok(true)
 }

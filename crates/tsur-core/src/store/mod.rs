@@ -6,6 +6,8 @@
 
 mod appeals;
 
+pub use appeals::Quarantined;
+
 use crate::pack::RegionPack;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -137,7 +139,20 @@ pub const SCHEMA_V1_INDEXES: &[&str] = &[
 ];
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[migrate_to_v1];
+const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[migrate_to_v1, migrate_to_v2];
+
+/// Version 2: records of the change feed that could not be applied, kept with their reason.
+fn migrate_to_v2(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE quarantine (
+             id     INTEGER PRIMARY KEY,
+             at_utc INTEGER NOT NULL,
+             seq    INTEGER,
+             reason TEXT NOT NULL,
+             raw    TEXT NOT NULL
+         );",
+    )
+}
 
 fn migrate_to_v1(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA_V1_TABLES)?;
