@@ -50,6 +50,24 @@ pub enum Command {
     DemoData(DemoDataArgs),
     /// Показать сводку по реплике (всего, просрочено, по блокам, статусам, режимам, муниципалитетам)
     Stats(StatsArgs),
+    /// Синхронизировать реплику с сервером ЦУР: отправить действия из очереди и получить изменения
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Адрес сервера, например http://127.0.0.1:8480
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    /// Токен доступа (выдаётся командой tsur-server token create)
+    #[arg(long, value_name = "T")]
+    pub token: String,
+    /// Файл реплики (создаётся, если его нет)
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Один проход: выйти с кодом 0, когда реплика догнала сервер, и с ненулевым, если не удалось
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +107,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => crate::app::run_native(cli.db, cli.pack.pack),
         Some(Command::DemoData(args)) => demo_data(&cli.pack, &args),
+        Some(Command::Sync(args)) => sync(&args),
         Some(Command::Stats(args)) => {
             let out = stats(&cli.pack, &args)?;
             let mut stdout = std::io::stdout().lock();
@@ -148,6 +167,49 @@ fn demo_data(pack: &PackArg, args: &DemoDataArgs) -> Result<()> {
         args.db.display()
     );
     Ok(())
+}
+
+fn sync(args: &SyncArgs) -> Result<()> {
+    let client = crate::sync::SyncClient::new(&args.server, &args.token)?;
+    let mut store = Store::open(&args.db)?;
+    let interactive = std::io::stderr().is_terminal();
+    let mut backoff_secs = 1;
+    loop {
+        let mut progress = |cursor: i64, latest: i64| {
+            if interactive {
+                eprint!("\rсинхронизация: изменение {cursor} из {latest}");
+            }
+        };
+        let long_poll_secs = if args.once { 0 } else { 25 };
+        match crate::sync::sync_once(&client, &mut store, long_poll_secs, &mut progress) {
+            Ok(report) => {
+                if interactive {
+                    eprintln!();
+                }
+                let p = &report.pushed;
+                eprintln!(
+                    "реплика догнала сервер: курсор {}, записано {}, в карантине {}; действия: применено {}, повторов {}, конфликтов {}, отклонено {}",
+                    report.cursor,
+                    report.written,
+                    report.quarantined,
+                    p.applied,
+                    p.duplicate,
+                    p.conflict,
+                    p.rejected
+                );
+                if args.once {
+                    return Ok(());
+                }
+                backoff_secs = 1;
+            }
+            Err(e) if args.once => return Err(e.into()),
+            Err(e) => {
+                eprintln!("синхронизация не удалась: {e}; повтор через {backoff_secs} с");
+                std::thread::sleep(std::time::Duration::from_secs(backoff_secs));
+                backoff_secs = (backoff_secs * 2).min(60);
+            }
+        }
+    }
 }
 
 /// Parses `--now`: a date (noon local time) or an RFC 3339 instant.

@@ -391,6 +391,34 @@ impl Store {
             .map_err(|e| self.sql_error(e))
     }
 
+    /// Records what the server said about a delivered action (`applied`, `duplicate`,
+    /// `conflict`, `rejected`), with the reason or current version for people to see.
+    pub fn mark_action(
+        &self,
+        id: &str,
+        state: &str,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET state = ?2, last_error = ?3, attempts = attempts + 1 WHERE id = ?1",
+                params![id, state, detail],
+            )
+            .map(|_| ())
+            .map_err(|e| self.sql_error(e))
+    }
+
+    /// Counts actions by outbox state.
+    pub fn outbox_count(&self, state: &str) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE state = ?1",
+                [state],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql_error(e))
+    }
+
     /// Actions still waiting to be delivered, oldest first.
     pub fn pending_actions(&self) -> Result<Vec<OutboxAction>, StoreError> {
         let mut stmt = self

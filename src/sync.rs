@@ -1,0 +1,412 @@
+//! The client sync engine: pulls the change feed into the local replica and pushes the outbox.
+//!
+//! Rules (ENGINEERING §3): a page and its cursor are applied in one transaction; an older version
+//! never overwrites a newer one; a malformed record is quarantined with its reason and the sync
+//! goes on; a malformed page is an error and the replica stays as it was; cursors only move
+//! forward; actions carry client-made UUIDs so the server applies each at most once.
+
+use reqwest::blocking::Client;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tsur_core::domain::Appeal;
+use tsur_core::pack::{BoundingBox, RegionPack};
+use tsur_core::store::{Quarantined, Store, StoreError};
+use tsur_core::sync::{ActionOutcome, ActionsResponse, Change};
+
+/// The API version this client speaks.
+pub const CLIENT_API_VERSION: u64 = 1;
+/// Changes asked for per page.
+pub const PAGE_LIMIT: u32 = 1_000;
+/// The longest text a record may carry before it is quarantined.
+pub const MAX_RECORD_TEXT_CHARS: usize = 100_000;
+/// How much of a quarantined record is kept.
+const QUARANTINE_RAW_CHARS: usize = 4_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("сервер {url} недоступен: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("сервер отказал в доступе ({status}): {message}")]
+    Refused { status: u16, message: String },
+    #[error("сервер ответил ошибкой {status}: {message}")]
+    Server { status: u16, message: String },
+    #[error(
+        "сервер говорит на API версии {server}, а этот tsur — на версии {client}: обновите tsur"
+    )]
+    NewerServer { server: u64, client: u64 },
+    #[error("повреждённая страница изменений (после {after}): {reason}; реплика не изменена")]
+    MalformedPage { after: i64, reason: String },
+    #[error("пакет региона с сервера не прошёл проверку: {0}")]
+    BadPack(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A page as the client accepts it: good records, quarantined ones, and the new cursor.
+#[derive(Debug, Default)]
+pub struct ParsedPage {
+    pub appeals: Vec<Appeal>,
+    pub quarantined: Vec<Quarantined>,
+    pub next: i64,
+    pub has_more: bool,
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(QUARANTINE_RAW_CHARS).collect()
+}
+
+/// Checks one record of a page; the error is the reason to quarantine it.
+fn check_change(raw: Value, bbox: Option<&BoundingBox>) -> Result<Appeal, String> {
+    let change: Change =
+        serde_json::from_value(raw).map_err(|e| format!("запись не разобрана: {e}"))?;
+    if change.entity != "appeal" {
+        return Err(format!("неизвестный вид записи «{}»", change.entity));
+    }
+    let appeal = change.data;
+    if appeal.id != change.id || appeal.version != change.version {
+        return Err(format!(
+            "номер или версия записи ({}, {}) не совпадают с обращением ({}, {})",
+            change.id, change.version, appeal.id, appeal.version
+        ));
+    }
+    if let Some(p) = appeal.point {
+        let inside = p.lat.is_finite()
+            && p.lon.is_finite()
+            && bbox.is_none_or(|b| b.contains(p.lat, p.lon))
+            && (-90.0..=90.0).contains(&p.lat)
+            && (-180.0..=180.0).contains(&p.lon);
+        if !inside {
+            return Err(format!("координаты ({}, {}) вне региона", p.lat, p.lon));
+        }
+    }
+    let chars = appeal.text.chars().count();
+    if chars > MAX_RECORD_TEXT_CHARS {
+        return Err(format!(
+            "текст длиннее {MAX_RECORD_TEXT_CHARS} символов ({chars})"
+        ));
+    }
+    Ok(appeal)
+}
+
+/// Parses a page body. A page that is not what the protocol says is an error as a whole; a
+/// record inside a good page that is wrong is quarantined.
+pub fn parse_page(
+    body: &str,
+    after: i64,
+    bbox: Option<&BoundingBox>,
+) -> Result<ParsedPage, SyncError> {
+    let malformed = |reason: String| SyncError::MalformedPage { after, reason };
+    let value: Value =
+        serde_json::from_str(body).map_err(|e| malformed(format!("не JSON: {e}")))?;
+    let changes = value
+        .get("changes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed("нет списка changes".into()))?;
+    let next = value
+        .get("next")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| malformed("нет целого next".into()))?;
+    let has_more = value
+        .get("has_more")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| malformed("нет has_more".into()))?;
+    if next < after {
+        return Err(malformed(format!("курсор пошёл назад: {next} < {after}")));
+    }
+    let mut page = ParsedPage {
+        next,
+        has_more,
+        ..ParsedPage::default()
+    };
+    for raw in changes {
+        let seq = raw.get("seq").and_then(Value::as_i64);
+        if seq.is_some_and(|s| s <= after || s > next) {
+            return Err(malformed(format!(
+                "запись {seq:?} вне страницы ({after}, {next}]"
+            )));
+        }
+        let text = raw.to_string();
+        match check_change(raw.clone(), bbox) {
+            Ok(appeal) => page.appeals.push(appeal),
+            Err(reason) => page.quarantined.push(Quarantined {
+                seq,
+                reason,
+                raw: truncate(&text),
+            }),
+        }
+    }
+    Ok(page)
+}
+
+/// Talks to one server with one token.
+pub struct SyncClient {
+    http: Client,
+    base: String,
+    token: String,
+}
+
+impl SyncClient {
+    pub fn new(base: &str, token: &str) -> Result<SyncClient, SyncError> {
+        let http = Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|source| SyncError::Unreachable {
+                url: base.to_string(),
+                source,
+            })?;
+        Ok(SyncClient {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token: token.trim().to_string(),
+        })
+    }
+
+    fn get(&self, path: &str) -> Result<String, SyncError> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(|source| SyncError::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        read_body(response, &url)
+    }
+
+    /// Checks that the server speaks our API version; returns its latest sequence.
+    pub fn handshake(&self) -> Result<i64, SyncError> {
+        let caps: Value =
+            serde_json::from_str(&self.get("/api/v1/capabilities")?).map_err(|e| {
+                SyncError::Server {
+                    status: 200,
+                    message: format!("ответ capabilities не разобран: {e}"),
+                }
+            })?;
+        let server = caps.get("api_version").and_then(Value::as_u64).unwrap_or(0);
+        let min_client = caps
+            .get("min_client_api_version")
+            .and_then(Value::as_u64)
+            .unwrap_or(server);
+        if min_client > CLIENT_API_VERSION {
+            return Err(SyncError::NewerServer {
+                server,
+                client: CLIENT_API_VERSION,
+            });
+        }
+        let health: Value =
+            serde_json::from_str(&self.get("/api/v1/health")?).unwrap_or(Value::Null);
+        Ok(health
+            .get("latest_seq")
+            .and_then(Value::as_i64)
+            .unwrap_or(0))
+    }
+
+    /// The region pack the server computes with, kept beside the replica for offline use.
+    pub fn fetch_pack(&self, store: &Store) -> Result<RegionPack, SyncError> {
+        let body: Value = serde_json::from_str(&self.get("/api/v1/pack")?)
+            .map_err(|e| SyncError::BadPack(format!("ответ не разобран: {e}")))?;
+        let hash = body
+            .get("version_hash")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let files = body
+            .get("files")
+            .and_then(Value::as_object)
+            .ok_or_else(|| SyncError::BadPack("нет файлов".into()))?;
+        let dir = pack_dir_for(store.path());
+        let tmp = dir.with_extension("pack.tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(|e| SyncError::BadPack(e.to_string()))?;
+        for (name, text) in files {
+            // Only plain file names: a server must not write outside the pack directory.
+            if name.contains('/') || name.contains('\\') || name.starts_with('.') {
+                return Err(SyncError::BadPack(format!(
+                    "недопустимое имя файла «{name}»"
+                )));
+            }
+            let text = text
+                .as_str()
+                .ok_or_else(|| SyncError::BadPack(format!("{name}: не текст")))?;
+            std::fs::write(tmp.join(name), text).map_err(|e| SyncError::BadPack(e.to_string()))?;
+        }
+        let pack = RegionPack::load(&tmp).map_err(|e| SyncError::BadPack(e.to_string()))?;
+        if pack.version_hash != hash {
+            return Err(SyncError::BadPack("хеш версии не совпал".into()));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&tmp, &dir).map_err(|e| SyncError::BadPack(e.to_string()))?;
+        store.set_sync_value("pack_hash", &hash)?;
+        RegionPack::load(&dir).map_err(|e| SyncError::BadPack(e.to_string()))
+    }
+
+    /// One page after `after`, parsed; `wait_secs` long-polls when there is nothing new.
+    pub fn page(
+        &self,
+        after: i64,
+        wait_secs: u64,
+        bbox: Option<&BoundingBox>,
+    ) -> Result<ParsedPage, SyncError> {
+        let body = self.get(&format!(
+            "/api/v1/changes?after={after}&limit={PAGE_LIMIT}&wait={wait_secs}"
+        ))?;
+        parse_page(&body, after, bbox)
+    }
+
+    /// Delivers the outbox; every answer is recorded against its action.
+    pub fn push_outbox(&self, store: &Store) -> Result<PushReport, SyncError> {
+        let mut report = PushReport::default();
+        let pending = store.pending_actions()?;
+        for chunk in pending.chunks(500) {
+            let actions: Vec<Value> = chunk
+                .iter()
+                .filter_map(|a| serde_json::from_str::<Value>(&a.payload).ok())
+                .collect();
+            let url = format!("{}/api/v1/actions", self.base);
+            let response = self
+                .http
+                .post(&url)
+                .bearer_auth(&self.token)
+                .json(&serde_json::json!({ "actions": actions }))
+                .send()
+                .map_err(|source| SyncError::Unreachable {
+                    url: url.clone(),
+                    source,
+                })?;
+            let body = read_body(response, &url)?;
+            let answer: ActionsResponse =
+                serde_json::from_str(&body).map_err(|e| SyncError::Server {
+                    status: 200,
+                    message: format!("ответ на действия не разобран: {e}"),
+                })?;
+            for result in answer.results {
+                let (state, detail) = describe(&result.outcome);
+                store.mark_action(&result.id, state, detail.as_deref())?;
+                report.count(state);
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn describe(outcome: &ActionOutcome) -> (&'static str, Option<String>) {
+    match outcome {
+        ActionOutcome::Applied { .. } => ("applied", None),
+        ActionOutcome::Duplicate { first } => match first.as_ref() {
+            ActionOutcome::Applied { .. } => ("duplicate", None),
+            other => describe(other),
+        },
+        ActionOutcome::Conflict { current_version } => (
+            "conflict",
+            Some(format!(
+                "обращение изменилось (версия {current_version}): проверьте и повторите"
+            )),
+        ),
+        ActionOutcome::Rejected { reason } => ("rejected", Some(reason.clone())),
+    }
+}
+
+fn read_body(response: reqwest::blocking::Response, url: &str) -> Result<String, SyncError> {
+    let status = response.status();
+    let body = response.text().map_err(|source| SyncError::Unreachable {
+        url: url.to_string(),
+        source,
+    })?;
+    if status.is_success() {
+        return Ok(body);
+    }
+    let message = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(String::from))
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    if status.as_u16() == 401 || status.as_u16() == 403 {
+        Err(SyncError::Refused {
+            status: status.as_u16(),
+            message,
+        })
+    } else {
+        Err(SyncError::Server {
+            status: status.as_u16(),
+            message,
+        })
+    }
+}
+
+/// The directory where a replica keeps the server's pack: `<replica>.pack` beside it.
+pub fn pack_dir_for(replica: &Path) -> PathBuf {
+    let mut name = replica.file_name().unwrap_or_default().to_os_string();
+    name.push(".pack");
+    replica.with_file_name(name)
+}
+
+/// What pushing the outbox did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PushReport {
+    pub applied: u64,
+    pub duplicate: u64,
+    pub conflict: u64,
+    pub rejected: u64,
+}
+
+impl PushReport {
+    fn count(&mut self, state: &str) {
+        match state {
+            "applied" => self.applied += 1,
+            "duplicate" => self.duplicate += 1,
+            "conflict" => self.conflict += 1,
+            _ => self.rejected += 1,
+        }
+    }
+}
+
+/// What one full sync did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pages: u64,
+    pub written: u64,
+    pub quarantined: u64,
+    pub cursor: i64,
+    pub pushed: PushReport,
+}
+
+/// Pushes the outbox, then pulls every page until caught up. The first page long-polls up to
+/// `long_poll_secs` when there is nothing new (0: answer at once). `progress(cursor, latest)` is
+/// called after each page.
+pub fn sync_once(
+    client: &SyncClient,
+    store: &mut Store,
+    long_poll_secs: u64,
+    progress: &mut dyn FnMut(i64, i64),
+) -> Result<SyncReport, SyncError> {
+    let latest = client.handshake()?;
+    let pack = client.fetch_pack(store)?;
+    store.write_reference(&pack)?;
+    let mut report = SyncReport {
+        pushed: client.push_outbox(store)?,
+        ..SyncReport::default()
+    };
+    let mut cursor = store.cursor()?;
+    let mut wait = long_poll_secs;
+    loop {
+        let page = client.page(cursor, wait, Some(&pack.region.bbox))?;
+        wait = 0;
+        report.pages += 1;
+        report.written += store.apply_page(&page.appeals, &page.quarantined, page.next)? as u64;
+        report.quarantined += page.quarantined.len() as u64;
+        cursor = store.cursor()?;
+        progress(cursor, latest.max(cursor));
+        if !page.has_more {
+            break;
+        }
+    }
+    report.cursor = cursor;
+    Ok(report)
+}
