@@ -4,12 +4,15 @@
 //! - [`auth`]: roles, scopes, tokens and personal-data masking;
 //! - [`ingest`]: checking connectors' appeals against the pack and computing their deadlines;
 //! - [`actions`]: operator actions on an appeal (lifecycle, pack, deadline rules);
-//! - [`api`]: HTTP API v1 (axum).
+//! - [`api`]: HTTP API v1 (axum);
+//! - [`seed`]: the demo region through ingest; [`embedded`]: a server inside the app for demo mode.
 
 pub mod actions;
 pub mod api;
 pub mod auth;
+pub mod embedded;
 pub mod ingest;
+pub mod seed;
 pub mod storage;
 
 use serde_json::{Value, json};

@@ -4,15 +4,14 @@ use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use tsur_core::demo::{DemoParams, write_demo_replica};
+use tsur_core::demo::DemoParams;
 use tsur_core::pack::RegionPack;
 use tsur_server::api::{self, ServerState};
 use tsur_server::auth::Role;
-use tsur_server::ingest::{self, IngestAppeal};
-use tsur_server::storage::{IngestOutcome, Storage};
+use tsur_server::storage::Storage;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -268,8 +267,8 @@ async fn shutdown_signal() {
     }
 }
 
-/// Generates the demo region into a temporary replica and ingests it, so the server's data goes
-/// through the same checks and deadline computation as a connector's.
+/// Generates the demo region and ingests it, so the server's data goes through the same checks
+/// and deadline computation as a connector's.
 fn seed_demo(
     db: &str,
     appeals: u64,
@@ -285,50 +284,22 @@ fn seed_demo(
         seed,
         now_utc: DemoParams::now_for_date(&pack, now.unwrap_or(today)),
     };
-    let tmp = std::env::temp_dir().join(format!("tsur-seed-{}.sqlite", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    write_demo_replica(&pack, &params, &tmp, true, &mut |_, _| true)?;
-    let result = ingest_replica(&storage, &pack, &tmp);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(PathBuf::from(format!("{}{suffix}", tmp.display())));
+    let report =
+        tsur_server::seed::seed_demo(&storage, &pack, &params, &std::env::temp_dir(), &mut |_| {
+            true
+        })?;
+    for reason in &report.reasons {
+        eprintln!("отклонено: {reason}");
     }
-    let (created, rejected) = result?;
-    eprintln!("демо-регион загружен: {created} обращений, отклонено {rejected}");
-    if created != appeals {
-        bail!("ожидалось {appeals} новых обращений, создано {created}");
+    eprintln!(
+        "демо-регион загружен: {} обращений, отклонено {}",
+        report.created, report.rejected
+    );
+    if report.created != appeals {
+        bail!(
+            "ожидалось {appeals} новых обращений, создано {}",
+            report.created
+        );
     }
     Ok(())
-}
-
-fn ingest_replica(storage: &Storage, pack: &RegionPack, replica: &Path) -> Result<(u64, u64)> {
-    let store = tsur_core::store::Store::open_existing(replica)?;
-    let engine = pack.deadline_engine();
-    let total: i64 = store
-        .conn()
-        .query_row("SELECT count(*) FROM appeals", [], |r| r.get(0))?;
-    let (mut created, mut rejected) = (0, 0);
-    let mut batch = Vec::with_capacity(2_000);
-    for id in 1..=total {
-        let Some(appeal) = store.load_appeal(id)? else {
-            continue;
-        };
-        batch.push(ingest::prepare(
-            pack,
-            &engine,
-            IngestAppeal::from_appeal(appeal),
-        ));
-        if batch.len() == 2_000 || id == total {
-            for outcome in storage.sqlite().ingest(std::mem::take(&mut batch))? {
-                match outcome {
-                    IngestOutcome::Created { .. } => created += 1,
-                    IngestOutcome::Rejected { reason } => {
-                        rejected += 1;
-                        eprintln!("отклонено: {reason}");
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    Ok((created, rejected))
 }
