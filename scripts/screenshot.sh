@@ -3,16 +3,17 @@
 #
 #   scripts/screenshot.sh [OUT_DIR]        (default: target/screenshots)
 #
-# Environment: PROFILE=debug|release (default debug), APPEALS (default 200000, the size the app
-# creates on first start), WAIT_SECS (how long the window may take to load, default 60).
+# Environment: PROFILE=debug|release (default debug), APPEALS (size of the demo region the app
+# creates on first start, default 50000; the app's own default is 200000), WAIT_SECS (how long
+# the first start may take, default 300).
 # Needs: xvfb, imagemagick (import), xdotool, Mesa (libgl1-mesa-dri) — .ci/run installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out_dir=${1:-target/screenshots}
 profile=${PROFILE:-debug}
-appeals=${APPEALS:-200000}
-wait_secs=${WAIT_SECS:-60}
+appeals=${APPEALS:-50000}
+wait_secs=${WAIT_SECS:-300}
 mkdir -p "$out_dir"
 
 if [ "$profile" = release ]; then
@@ -33,8 +34,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The demo replica the app would create on first start, with a fixed date so pictures repeat.
-"$bin" demo-data --db "$data_dir/demo.sqlite" --appeals "$appeals" --seed 1 --now 2026-11-25
 
 display=":$((90 + RANDOM % 100))"
 Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp &
@@ -45,7 +44,8 @@ for _ in $(seq 50); do
 done
 
 log=$data_dir/tsur.log
-DISPLAY=$display TSUR_DATA_DIR=$data_dir LIBGL_ALWAYS_SOFTWARE=1 "$bin" 2>"$log" &
+# A real first start: the app seeds its embedded server with the demo region and syncs from it.
+DISPLAY=$display TSUR_DATA_DIR=$data_dir TSUR_DEMO_APPEALS=$appeals LIBGL_ALWAYS_SOFTWARE=1 "$bin" 2>"$log" &
 app_pid=$!
 
 # Wait until the app says its data is loaded, then give it a moment to draw.

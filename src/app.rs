@@ -1,7 +1,7 @@
 //! The first window: counts by block and status and a map of appeal points over the region.
 //! This is the skeleton the operator-workstation issue grows.
 
-use crate::loader::{self, LoadEvent, Loader, Replica, Snapshot, Source};
+use crate::loader::{self, LoadEvent, Loader, Replica, Snapshot, Source, SyncStatus};
 use crate::map::RegionOverlay;
 use crate::theme;
 use anyhow::Result;
@@ -12,8 +12,24 @@ use tsur_core::clock::{SharedClock, SystemClock};
 use tsur_core::domain::{Regime, Status};
 use walkers::{Map, MapMemory, lat_lon};
 
-/// Appeals in the demo replica the app creates on first start.
+/// Appeals the embedded demo server is seeded with on first start.
 pub const FIRST_START_DEMO_APPEALS: u64 = 200_000;
+
+/// Overrides the size of the demo region created on first start (small laptops, scripts).
+pub const DEMO_APPEALS_ENV: &str = "TSUR_DEMO_APPEALS";
+
+fn demo_appeals_from_env() -> Result<u64> {
+    match std::env::var(DEMO_APPEALS_ENV) {
+        Err(_) => Ok(FIRST_START_DEMO_APPEALS),
+        Ok(raw) => match raw.trim().parse::<u64>() {
+            Ok(n) if (1..=crate::cli::MAX_DEMO_APPEALS).contains(&n) => Ok(n),
+            _ => anyhow::bail!(
+                "{DEMO_APPEALS_ENV}=«{raw}»: ожидается число от 1 до {}",
+                crate::cli::MAX_DEMO_APPEALS
+            ),
+        },
+    }
+}
 
 /// How the app is started.
 #[derive(Clone)]
@@ -24,21 +40,36 @@ pub struct AppOptions {
 
 impl AppOptions {
     /// The defaults of `cargo run`: the demo replica in the data directory and the bundled pack.
-    pub fn new(db: Option<PathBuf>, pack: Option<PathBuf>) -> Result<Self> {
-        let replica = match db {
-            Some(path) => Replica::Existing(path),
-            None => Replica::Demo(crate::paths::demo_replica_path().ok_or_else(|| {
+    pub fn new(
+        db: Option<PathBuf>,
+        server: Option<(String, String)>,
+        pack: Option<PathBuf>,
+    ) -> Result<Self> {
+        let data_dir = || {
+            crate::paths::data_dir().ok_or_else(|| {
                 anyhow::anyhow!(
                     "не удалось определить каталог данных пользователя; задайте переменную {}",
                     crate::paths::DATA_DIR_ENV
                 )
-            })?),
+            })
+        };
+        let replica = match (db, server) {
+            (Some(path), None) => Replica::Existing(path),
+            (db, Some((server, token))) => Replica::Remote {
+                db: match db {
+                    Some(db) => db,
+                    None => data_dir()?.join(crate::paths::replica_file_for(&server)),
+                },
+                server,
+                token,
+            },
+            (None, None) => Replica::Demo(data_dir()?),
         };
         Ok(AppOptions {
             source: Source {
                 replica,
                 pack_dir: crate::paths::pack_dir(pack.as_deref()),
-                demo_appeals: FIRST_START_DEMO_APPEALS,
+                demo_appeals: demo_appeals_from_env()?,
             },
             clock: Arc::new(SystemClock),
         })
@@ -47,7 +78,7 @@ impl AppOptions {
 
 enum Phase {
     Starting,
-    Generating { done: u64, total: u64 },
+    Progress { what: String, done: u64, total: u64 },
     Reading,
     Ready(Box<Snapshot>),
     Failed(String),
@@ -60,6 +91,8 @@ pub struct TsurApp {
     map_memory: MapMemory,
     /// Whether the map has been zoomed to fit the region once.
     map_fitted: bool,
+    /// Where syncing stands (none for a replica opened offline).
+    sync: Option<SyncStatus>,
 }
 
 impl TsurApp {
@@ -74,6 +107,7 @@ impl TsurApp {
             phase: Phase::Starting,
             map_memory,
             map_fitted: false,
+            sync: None,
         }
     }
 
@@ -97,9 +131,18 @@ impl TsurApp {
 
     fn poll(&mut self) {
         while let Ok(event) = self.loader.events.try_recv() {
-            self.phase = match event {
-                LoadEvent::Generating { done, total } => Phase::Generating { done, total },
-                LoadEvent::Reading => Phase::Reading,
+            match event {
+                LoadEvent::Progress { what, done, total } => {
+                    // Progress never hides data already on screen (later syncs report none).
+                    if !self.is_ready() {
+                        self.phase = Phase::Progress { what, done, total };
+                    }
+                }
+                LoadEvent::Reading => {
+                    if !self.is_ready() {
+                        self.phase = Phase::Reading;
+                    }
+                }
                 LoadEvent::Ready(snapshot) => {
                     // One line for people and scripts (scripts/screenshot.sh waits for it).
                     eprintln!(
@@ -107,11 +150,43 @@ impl TsurApp {
                         snapshot.db_path.display(),
                         snapshot.stats.total
                     );
-                    Phase::Ready(snapshot)
+                    self.phase = Phase::Ready(snapshot);
                 }
-                LoadEvent::Failed(msg) => Phase::Failed(msg),
-            };
+                LoadEvent::Sync(status) => self.sync = Some(status),
+                LoadEvent::Failed(msg) => {
+                    if !self.is_ready() {
+                        self.phase = Phase::Failed(msg);
+                    }
+                }
+            }
         }
+    }
+
+    /// The sync status in words: "данные на 14:32, в очереди 2 действия" or offline since when.
+    fn sync_text(&self, offset: chrono::FixedOffset) -> Option<(String, bool)> {
+        let s = self.sync.as_ref()?;
+        let time =
+            |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&offset).format("%H:%M").to_string();
+        let mut text = match (s.offline_since, s.data_as_of) {
+            (Some(since), Some(as_of)) => format!(
+                "нет связи с сервером с {}, данные на {}",
+                time(since),
+                time(as_of)
+            ),
+            (Some(since), None) => format!("нет связи с сервером с {}", time(since)),
+            (None, Some(as_of)) => format!("{}: данные на {}", s.server, time(as_of)),
+            (None, None) => format!("{}: синхронизация…", s.server),
+        };
+        if s.pending_actions > 0 {
+            text.push_str(&format!(", в очереди действий: {}", s.pending_actions));
+        }
+        if s.conflicts > 0 {
+            text.push_str(&format!(", конфликтов: {}", s.conflicts));
+        }
+        if s.quarantined > 0 {
+            text.push_str(&format!(", в карантине записей: {}", s.quarantined));
+        }
+        Some((text, s.offline_since.is_some()))
     }
 
     fn top_bar_ui(&self, ui: &mut egui::Ui) {
@@ -132,10 +207,28 @@ impl TsurApp {
                             "Локальная копия данных; демо-реплика содержит вымышленные обращения",
                         );
                     ui.separator();
-                    ui.label(format!(
-                        "данные на {}",
-                        local_time(&s.stats.as_of, s.utc_offset)
-                    ));
+                    match self.sync_text(s.utc_offset) {
+                        Some((text, offline)) => {
+                            let text = RichText::new(text);
+                            let hover = self
+                                .sync
+                                .as_ref()
+                                .and_then(|s| s.last_error.clone())
+                                .unwrap_or_else(|| "Синхронизация с сервером ЦУР".into());
+                            ui.label(if offline {
+                                text.color(theme::ERROR_TEXT)
+                            } else {
+                                text
+                            })
+                            .on_hover_text(hover);
+                        }
+                        None => {
+                            ui.label(format!(
+                                "данные на {} (реплика без сервера)",
+                                local_time(&s.stats.as_of, s.utc_offset)
+                            ));
+                        }
+                    }
                 }
                 _ => {
                     ui.label("Загрузка данных…");
@@ -252,9 +345,9 @@ impl eframe::App for TsurApp {
             phase => {
                 let (text, fraction) = match phase {
                     Phase::Starting => ("Открываем данные…".to_string(), None),
-                    Phase::Generating { done, total } => (
+                    Phase::Progress { what, done, total } => (
                         format!(
-                            "Первый запуск: создаётся демо-реплика — {} из {} обращений",
+                            "{what} — {} из {}",
                             group_digits(*done),
                             group_digits(*total)
                         ),
@@ -298,8 +391,12 @@ impl eframe::App for TsurApp {
 }
 
 /// Runs the app in a native window.
-pub fn run_native(db: Option<PathBuf>, pack: Option<PathBuf>) -> Result<()> {
-    let options = AppOptions::new(db, pack)?;
+pub fn run_native(
+    db: Option<PathBuf>,
+    server: Option<(String, String)>,
+    pack: Option<PathBuf>,
+) -> Result<()> {
+    let options = AppOptions::new(db, server, pack)?;
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("tsur — ситуационный центр ЦУР")

@@ -23,9 +23,15 @@ use tsur_core::store::Store;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Открыть эту реплику вместо демо-реплики
+    /// Открыть эту реплику вместо демо-реплики (без сервера — только чтение; с --server — синхронизировать в неё)
     #[arg(long, value_name = "PATH", global = false)]
     pub db: Option<PathBuf>,
+    /// Синхронизироваться с этим сервером ЦУР вместо встроенного демо-сервера
+    #[arg(long, value_name = "URL", requires = "token")]
+    pub server: Option<String>,
+    /// Токен доступа к серверу (вместе с --server)
+    #[arg(long, value_name = "T", requires = "server")]
+    pub token: Option<String>,
     #[command(flatten)]
     pub pack: PackArg,
 }
@@ -105,7 +111,7 @@ pub struct StatsArgs {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        None => crate::app::run_native(cli.db, cli.pack.pack),
+        None => crate::app::run_native(cli.db, cli.server.zip(cli.token), cli.pack.pack),
         Some(Command::DemoData(args)) => demo_data(&cli.pack, &args),
         Some(Command::Sync(args)) => sync(&args),
         Some(Command::Stats(args)) => {

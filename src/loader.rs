@@ -1,16 +1,24 @@
-//! Background work that feeds the app: finds or creates the replica, reads the summary and the
-//! map points. Runs on its own thread with its own SQLite connection; the UI only polls a channel.
+//! Background work that feeds the app: brings the replica up to date, reads the summary and the
+//! map points, and keeps syncing. Runs on its own thread with its own SQLite connection; the UI
+//! only polls a channel.
+//!
+//! Sources: the demo (an embedded tsur-server on 127.0.0.1, seeded with the demo region, which the
+//! app syncs from over HTTP like any client), a configured server, or a replica file opened
+//! offline.
 
-use std::path::PathBuf;
+use crate::sync::{SyncClient, sync_once};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 use std::thread::JoinHandle;
 use tsur_core::clock::SharedClock;
-use tsur_core::demo::{DemoParams, write_demo_replica};
+use tsur_core::demo::DemoParams;
 use tsur_core::pack::RegionPack;
 use tsur_core::stats::Stats;
 use tsur_core::store::Store;
+use tsur_server::embedded::EmbeddedServer;
+use tsur_server::seed::SeedProgress;
 
 /// Size of a map cell in degrees of latitude (about 1.1 km); longitude cells are scaled to match.
 pub const CELL_DEG: f64 = 0.01;
@@ -56,32 +64,75 @@ pub struct Snapshot {
 /// What the worker reports.
 #[derive(Debug, Clone)]
 pub enum LoadEvent {
-    /// Creating the demo replica: appeals written so far.
-    Generating {
+    /// Long work with a known size: what, and how far.
+    Progress {
+        what: String,
         done: u64,
         total: u64,
     },
     Reading,
+    /// Fresh data (the first time, and after every sync that changed something).
     Ready(Box<Snapshot>),
+    /// Where syncing stands.
+    Sync(SyncStatus),
     Failed(String),
+}
+
+/// Where syncing stands, in the words the top bar shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncStatus {
+    /// "встроенный демо-сервер" or the server's address.
+    pub server: String,
+    /// When the replica last caught up with the server.
+    pub data_as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// Since when the server has been unreachable, and why.
+    pub offline_since: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_error: Option<String>,
+    pub pending_actions: i64,
+    pub conflicts: i64,
+    pub quarantined: i64,
 }
 
 /// Where to read from.
 #[derive(Debug, Clone)]
 pub enum Replica {
-    /// A replica the user named: it must exist.
+    /// A replica file the user named, opened offline: it must exist.
     Existing(PathBuf),
-    /// The demo replica, created on first start if missing.
+    /// The demo: an embedded server with its database in `dir`, synced into `dir/demo.sqlite`.
     Demo(PathBuf),
+    /// A configured server, synced into `db`.
+    Remote {
+        server: String,
+        token: String,
+        db: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub struct Source {
     pub replica: Replica,
     pub pack_dir: PathBuf,
-    /// Appeals in a demo replica created on first start.
+    /// Appeals the embedded demo server is seeded with on first start.
     pub demo_appeals: u64,
 }
+
+/// The client replica inside a demo directory.
+pub fn demo_replica_in(dir: &Path) -> PathBuf {
+    dir.join("demo.sqlite")
+}
+
+/// The embedded server's database inside a demo directory.
+pub fn demo_server_db_in(dir: &Path) -> PathBuf {
+    dir.join("demo-server.sqlite")
+}
+
+/// Written once the embedded server's database is completely seeded.
+fn demo_ready_marker(dir: &Path) -> PathBuf {
+    dir.join("demo-server.ready")
+}
+
+/// Seconds a background sync long-polls; also bounds how long closing the window may wait.
+const LONG_POLL_SECS: u64 = 2;
 
 /// A running load; dropping it stops the worker and waits for it, so that a replica being
 /// created when the window closes is cleaned up rather than left half-written.
@@ -95,7 +146,9 @@ impl Drop for Loader {
     fn drop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
         if let Some(worker) = self.worker.take() {
-            // The generator checks the flag every few thousand appeals: this is quick.
+            // Seeding checks the flag every few thousand appeals and a long-poll lasts at most
+            // LONG_POLL_SECS: this is quick. Every write is transactional, so even a worker that
+            // did not stop in time leaves consistent files.
             let _ = worker.join();
         }
     }
@@ -114,9 +167,8 @@ pub fn spawn(source: Source, clock: SharedClock, repaint: impl Fn() + Send + 'st
                 let _ = tx.send(event);
                 repaint();
             };
-            match load(&source, &clock, &stop, &send) {
-                Ok(snapshot) => send(LoadEvent::Ready(Box::new(snapshot))),
-                Err(e) => send(LoadEvent::Failed(format!("{e:#}"))),
+            if let Err(e) = run(&source, &clock, &stop, &send) {
+                send(LoadEvent::Failed(format!("{e:#}")));
             }
         });
     let worker = match spawned {
@@ -135,37 +187,201 @@ pub fn spawn(source: Source, clock: SharedClock, repaint: impl Fn() + Send + 'st
     }
 }
 
-fn load(
+/// The worker: prepare the source, show its data, and keep syncing until asked to stop.
+fn run(
     source: &Source,
     clock: &SharedClock,
     stop: &AtomicBool,
     send: &dyn Fn(LoadEvent),
-) -> anyhow::Result<Snapshot> {
+) -> anyhow::Result<()> {
     let pack = RegionPack::load(&source.pack_dir)?;
-    let db_path = match &source.replica {
-        Replica::Existing(path) | Replica::Demo(path) => path.clone(),
-    };
-    if !db_path.exists() {
-        if let Replica::Existing(_) = source.replica {
-            anyhow::bail!("файл реплики {} не найден", db_path.display());
+    let (db_path, client, server_name, _embedded) = match &source.replica {
+        Replica::Existing(path) => {
+            if !path.exists() {
+                anyhow::bail!("файл реплики {} не найден", path.display());
+            }
+            (path.clone(), None, None, None)
         }
-        let now = clock.now_utc();
-        let today = now.with_timezone(&pack.offset()).date_naive();
-        let params = DemoParams {
-            appeals: source.demo_appeals,
-            seed: 1,
-            now_utc: DemoParams::now_for_date(&pack, today),
+        Replica::Remote { server, token, db } => (
+            db.clone(),
+            Some(SyncClient::new(server, token)?),
+            Some(server.clone()),
+            None,
+        ),
+        Replica::Demo(dir) => {
+            let embedded = start_demo_server(dir, &pack, source.demo_appeals, clock, stop, send)?;
+            let client = SyncClient::new(&embedded.url, &embedded.token)?;
+            (
+                demo_replica_in(dir),
+                Some(client),
+                Some("встроенный демо-сервер".to_string()),
+                Some(embedded),
+            )
+        }
+    };
+    let is_demo = matches!(source.replica, Replica::Demo(_));
+    let Some(client) = client else {
+        send(LoadEvent::Reading);
+        let store = Store::open_existing(&db_path)?;
+        send(LoadEvent::Ready(Box::new(snapshot(
+            &store, &pack, clock, is_demo,
+        )?)));
+        return Ok(());
+    };
+
+    let mut store = Store::open(&db_path)?;
+    let mut status = SyncStatus {
+        server: server_name.unwrap_or_default(),
+        data_as_of: None,
+        offline_since: None,
+        last_error: None,
+        pending_actions: 0,
+        conflicts: 0,
+        quarantined: 0,
+    };
+    let mut first = true;
+    let mut backoff_secs = 1;
+    while !stop.load(Ordering::Relaxed) {
+        let wait = if first { 0 } else { LONG_POLL_SECS };
+        let mut progress = |cursor: i64, latest: i64| {
+            if first && latest > 0 {
+                send(LoadEvent::Progress {
+                    what: "Синхронизация с сервером".into(),
+                    done: cursor.max(0) as u64,
+                    total: latest as u64,
+                });
+            }
         };
-        let mut progress = |done, total| {
-            send(LoadEvent::Generating { done, total });
-            !stop.load(Ordering::Relaxed)
-        };
-        write_demo_replica(&pack, &params, &db_path, false, &mut progress)?;
+        match sync_once(&client, &mut store, wait, &mut progress) {
+            Ok(report) => {
+                status.data_as_of = Some(clock.now_utc());
+                status.offline_since = None;
+                status.last_error = None;
+                backoff_secs = 1;
+                if first || report.written > 0 {
+                    if first {
+                        send(LoadEvent::Reading);
+                    }
+                    send(LoadEvent::Ready(Box::new(snapshot(
+                        &store, &pack, clock, is_demo,
+                    )?)));
+                    first = false;
+                }
+            }
+            Err(e) => {
+                status.offline_since.get_or_insert_with(|| clock.now_utc());
+                status.last_error = Some(e.to_string());
+                if first && Store::open_existing(&db_path).is_ok() && store.cursor()? > 0 {
+                    // Offline with a replica from before: show what we have.
+                    send(LoadEvent::Ready(Box::new(snapshot(
+                        &store, &pack, clock, is_demo,
+                    )?)));
+                    first = false;
+                } else if first {
+                    send(LoadEvent::Failed(format!(
+                        "{e}; повтор через {backoff_secs} с"
+                    )));
+                }
+                sleep_unless_stopped(stop, backoff_secs);
+                backoff_secs = (backoff_secs * 2).min(60);
+            }
+        }
+        status.pending_actions = store.outbox_count("pending")?;
+        status.conflicts = store.outbox_count("conflict")?;
+        status.quarantined = store.quarantined_count()?;
+        send(LoadEvent::Sync(status.clone()));
     }
-    send(LoadEvent::Reading);
-    let store = Store::open_existing(&db_path)?;
-    let stats = Stats::compute(&store, &pack, clock.now_utc())?;
-    let (cells, max_cell) = read_cells(&store)?;
+    Ok(())
+}
+
+fn sleep_unless_stopped(stop: &AtomicBool, secs: u64) {
+    for _ in 0..secs * 10 {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Starts the embedded demo server, seeding its database on first start. A database whose
+/// seeding did not finish (the window was closed) is started over, together with the replica
+/// synced from it.
+fn start_demo_server(
+    dir: &Path,
+    pack: &RegionPack,
+    appeals: u64,
+    clock: &SharedClock,
+    stop: &AtomicBool,
+    send: &dyn Fn(LoadEvent),
+) -> anyhow::Result<EmbeddedServer> {
+    std::fs::create_dir_all(dir)?;
+    let server_db = demo_server_db_in(dir);
+    let marker = demo_ready_marker(dir);
+    remove_seed_leftovers(dir);
+    if !marker.exists() {
+        for path in [server_db.clone(), demo_replica_in(dir)] {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = path.as_os_str().to_owned();
+                name.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(name));
+            }
+        }
+        let _ = std::fs::remove_dir_all(crate::sync::pack_dir_for(&demo_replica_in(dir)));
+    }
+    let today = clock.now_utc().with_timezone(&pack.offset()).date_naive();
+    let params = DemoParams {
+        appeals,
+        seed: 1,
+        now_utc: DemoParams::now_for_date(pack, today),
+    };
+    let mut progress = |p: SeedProgress| {
+        let (what, done, total) = match p {
+            SeedProgress::Generating { done, total } => {
+                ("Первый запуск: создаётся демо-регион", done, total)
+            }
+            SeedProgress::Loading { done, total } => (
+                "Первый запуск: демо-регион загружается на встроенный сервер",
+                done,
+                total,
+            ),
+        };
+        send(LoadEvent::Progress {
+            what: what.into(),
+            done,
+            total,
+        });
+        !stop.load(Ordering::Relaxed)
+    };
+    let embedded = EmbeddedServer::start(&server_db, pack.clone(), &params, &mut progress)?;
+    std::fs::write(&marker, b"seeded\n")?;
+    Ok(embedded)
+}
+
+/// Temporary files of a seeding that was killed (see `tsur_server::seed`).
+fn remove_seed_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".tsur-seed-")
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Reads what the window shows from the replica.
+fn snapshot(
+    store: &Store,
+    pack: &RegionPack,
+    clock: &SharedClock,
+    is_demo: bool,
+) -> anyhow::Result<Snapshot> {
+    let stats = Stats::compute(store, pack, clock.now_utc())?;
+    let (cells, max_cell) = read_cells(store)?;
     let mut places: Vec<MapPlace> = pack
         .municipalities
         .iter()
@@ -178,9 +394,8 @@ fn load(
         .collect();
     places.sort_by(|a, b| b.population.cmp(&a.population).then(a.name.cmp(&b.name)));
     Ok(Snapshot {
-        db_path,
-        is_demo: matches!(source.replica, Replica::Demo(_))
-            || store.sync_value("source")?.as_deref() == Some("demo"),
+        db_path: store.path().to_path_buf(),
+        is_demo: is_demo || store.sync_value("source")?.as_deref() == Some("demo"),
         region_name: pack.region.name.clone(),
         utc_offset: pack.offset(),
         centre: (pack.region.centre.lat, pack.region.centre.lon),

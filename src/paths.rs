@@ -13,9 +13,15 @@ pub fn data_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("ru", "tsur", "tsur").map(|d| d.data_dir().to_path_buf())
 }
 
-/// The demo replica the app opens when no server is configured.
-pub fn demo_replica_path() -> Option<PathBuf> {
-    data_dir().map(|d| d.join("demo.sqlite"))
+/// The replica file for a server: one per server address, so switching servers never mixes data.
+pub fn replica_file_for(server: &str) -> String {
+    let name: String = server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("replica-{name}.sqlite")
 }
 
 /// Finds the region pack (see [`tsur_core::pack::RegionPack::locate`]).

@@ -40,10 +40,7 @@ fn run_until_ready(harness: &mut Harness<'_, TsurApp>) -> bool {
             "the app did not load in time"
         );
         harness.step();
-        if harness
-            .query_by_label_contains("создаётся демо-реплика")
-            .is_some()
-        {
+        if harness.query_by_label_contains("Первый запуск").is_some() {
             saw_progress = true;
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -53,18 +50,32 @@ fn run_until_ready(harness: &mut Harness<'_, TsurApp>) -> bool {
 }
 
 #[test]
-fn first_start_creates_the_demo_replica_with_visible_progress() {
+fn first_start_seeds_the_embedded_server_and_syncs_from_it_with_visible_progress() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("data/demo.sqlite");
-    let opts = options(Replica::Demo(path.clone()), 30_000);
+    let data = dir.path().join("data");
+    let opts = options(Replica::Demo(data.clone()), 12_000);
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(|cc| TsurApp::new(&cc.egui_ctx, opts));
     let saw_progress = run_until_ready(&mut harness);
-    assert!(saw_progress, "generation progress must be visible");
-    assert!(path.exists());
-    harness.get_by_label("Всего обращений");
-    harness.get_by_label(&format!("Всего обращений: {}", group_digits(30_000)));
+    assert!(saw_progress, "first-start progress must be visible");
+    harness.get_by_label(&format!("Всего обращений: {}", group_digits(12_000)));
+    // The replica came over HTTP from the embedded server and says so.
+    let replica = tsur::loader::demo_replica_in(&data);
+    let store = tsur_core::store::Store::open_existing(&replica).unwrap();
+    assert_eq!(store.cursor().unwrap(), 12_000);
+    let started = Instant::now();
+    while harness
+        .query_by_label_contains("встроенный демо-сервер: данные на")
+        .is_none()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no sync status in the top bar"
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 #[test]
@@ -129,30 +140,35 @@ fn a_missing_replica_is_an_error_on_screen_not_a_new_file() {
 }
 
 #[test]
-fn closing_the_window_during_first_start_leaves_no_half_written_replica() {
+fn closing_the_window_during_first_start_never_leaves_a_half_seeded_demo() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.sqlite");
-    let opts = options(Replica::Demo(path.clone()), 400_000);
+    let data = dir.path().join("data");
+    let opts = options(Replica::Demo(data.clone()), 400_000);
     let mut harness = Harness::builder().build_eframe(|cc| TsurApp::new(&cc.egui_ctx, opts));
     let started = Instant::now();
-    while harness
-        .query_by_label_contains("создаётся демо-реплика")
-        .is_none()
-    {
+    while harness.query_by_label_contains("Первый запуск").is_none() {
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "generation never started"
+            "seeding never started"
         );
         harness.step();
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(!harness.state().is_ready());
     drop(harness); // the window closes: the worker is stopped and waited for
-    let left: Vec<String> = std::fs::read_dir(dir.path())
+
+    // The next start does not trust the interrupted seeding: it starts over, completely.
+    let opts = options(Replica::Demo(data.clone()), 1_500);
+    let mut harness = Harness::builder().build_eframe(|cc| TsurApp::new(&cc.egui_ctx, opts));
+    run_until_ready(&mut harness);
+    harness.get_by_label(&format!("Всего обращений: {}", group_digits(1_500)));
+    drop(harness);
+    let leftovers: Vec<String> = std::fs::read_dir(&data)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tsur-seed") || n.ends_with(".tmp"))
         .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
 }
 
 #[test]
