@@ -39,6 +39,8 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 pub const MAX_PAGE: u32 = 5_000;
 /// Longest long-poll.
 pub const MAX_WAIT_SECS: u64 = 30;
+/// How often a long-poll looks at a database shared with other server processes.
+const POLL_SHARED: Duration = Duration::from_millis(250);
 
 /// What the handlers share.
 pub struct ServerState {
@@ -59,9 +61,7 @@ impl ServerState {
                 .map_err(|e| ApiError::internal(format!("пакет региона: {name}: {e}")))?;
             pack_files.insert((*name).to_string(), text);
         }
-        let latest = match &storage {
-            Storage::Sqlite(s) => s.latest_seq()?,
-        };
+        let latest = storage.latest_seq()?;
         Ok(ServerState {
             engine: pack.deadline_engine(),
             storage,
@@ -151,7 +151,7 @@ async fn authenticate(state: &Shared, headers: &HeaderMap) -> Result<Principal, 
             ApiError::unauthorized("заголовок Authorization должен быть вида Bearer <токен>")
         })?
         .to_string();
-    blocking(state, move |s| Ok(s.storage.sqlite().principal(&token)?))
+    blocking(state, move |s| Ok(s.storage.principal(&token)?))
         .await?
         .ok_or_else(|| ApiError::unauthorized("токен неизвестен или отозван"))
 }
@@ -200,7 +200,7 @@ async fn capabilities(State(state): State<Shared>) -> Json<Value> {
 }
 
 async fn health(State(state): State<Shared>) -> Result<Json<Value>, ApiError> {
-    let latest = blocking(&state, |s| Ok(s.storage.sqlite().latest_seq()?)).await?;
+    let latest = blocking(&state, |s| Ok(s.storage.latest_seq()?)).await?;
     Ok(Json(json!({
         "status": "ok",
         "storage": state.storage.backend_name(),
@@ -245,28 +245,47 @@ async fn changes(
         let state = state.clone();
         async move {
             blocking(&state, move |s| {
-                Ok(s.storage.sqlite().changes(&principal, q.after, limit)?)
+                Ok(s.storage.changes(&principal, q.after, limit)?)
             })
             .await
         }
     };
     let mut page = fetch(principal.clone()).await?;
     if page.changes.is_empty() && !page.has_more && !wait.is_zero() {
-        // Long-poll: wait for a commit beyond what this page covered, then look again.
+        // Long-poll: wait for a commit beyond what this page covered, then look again. Another
+        // server process on the same database does not wake the in-process channel, so with a
+        // shared backend the database itself is also checked every POLL_SHARED.
         let covered = page.next;
-        // (Reduced to a bool at once: the watch guard must not live across the next await.)
-        let woke = tokio::time::timeout(wait, receiver.wait_for(|seq| *seq > covered))
-            .await
-            .is_ok_and(|r| r.is_ok());
-        if woke {
+        let shared = state.storage.shared_between_processes();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let slice = if shared {
+                (deadline - now).min(POLL_SHARED)
+            } else {
+                deadline - now
+            };
+            // (Reduced to a bool at once: the watch guard must not live across the next await.)
+            let woke = tokio::time::timeout(slice, receiver.wait_for(|seq| *seq > covered))
+                .await
+                .is_ok_and(|r| r.is_ok());
+            if !woke && !shared {
+                break;
+            }
             page = fetch(principal.clone()).await?;
+            if woke || !page.changes.is_empty() || page.has_more || page.next > covered {
+                break;
+            }
         }
     }
     if principal.role.privacy() == Privacy::Full && !page.changes.is_empty() {
         let records = page.changes.len();
         let audited = principal.clone();
         blocking(&state, move |s| {
-            Ok(s.storage.sqlite().audit(&audited, "changes", records)?)
+            Ok(s.storage.audit(&audited, "changes", records)?)
         })
         .await?;
     }
@@ -303,8 +322,8 @@ async fn ingest_appeals(
             .into_iter()
             .map(|v| ingest::prepare_value(&s.pack, &s.engine, v))
             .collect();
-        let results = s.storage.sqlite().ingest(prepared)?;
-        let latest_seq = s.storage.sqlite().latest_seq()?;
+        let results = s.storage.ingest(prepared)?;
+        let latest_seq = s.storage.latest_seq()?;
         Ok(IngestResponse {
             results,
             latest_seq,
@@ -367,7 +386,7 @@ async fn post_actions(
                 });
                 continue;
             }
-            let outcome = s.storage.sqlite().act(&principal, &action, |appeal| {
+            let outcome = s.storage.act(&principal, &action, |appeal| {
                 actions::apply(appeal, &action.kind, &principal, &s.pack, &s.engine, now)
             })?;
             results.push(ActionResult {
@@ -375,10 +394,7 @@ async fn post_actions(
                 outcome,
             });
         }
-        Ok((
-            ActionsResponse { results },
-            s.storage.sqlite().latest_seq()?,
-        ))
+        Ok((ActionsResponse { results }, s.storage.latest_seq()?))
     })
     .await?;
     state.latest_seq.send_replace(latest);

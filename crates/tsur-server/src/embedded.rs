@@ -36,7 +36,7 @@ impl EmbeddedServer {
             std::fs::create_dir_all(dir)?;
         }
         let storage = Storage::open(&format!("sqlite:{}", db.display()))?;
-        if storage.sqlite().latest_seq()? == 0 {
+        if storage.latest_seq()? == 0 {
             let scratch = db.parent().unwrap_or(Path::new("."));
             let report = seed_demo(&storage, &pack, demo, scratch, progress)?;
             if report.created != demo.appeals {
@@ -49,9 +49,7 @@ impl EmbeddedServer {
             }
         }
         let (token_id, token) =
-            storage
-                .sqlite()
-                .create_token("локальное приложение", Role::Curator, &[], &[])?;
+            storage.create_token("локальное приложение", Role::Curator, &[], &[])?;
         let state =
             Arc::new(ServerState::new(storage, pack).map_err(|e| anyhow::anyhow!(e.message))?);
         let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
@@ -107,6 +105,6 @@ impl Drop for EmbeddedServer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        let _ = self.state.storage.sqlite().revoke_token(self.token_id);
+        let _ = self.state.storage.revoke_token(self.token_id);
     }
 }

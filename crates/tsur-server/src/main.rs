@@ -179,10 +179,7 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("для роли {role} нужен хотя бы один муниципалитет (--municipalities)");
             }
             let storage = Storage::open(&db.db)?;
-            let (id, token) =
-                storage
-                    .sqlite()
-                    .create_token(&user, role, &blocks, &municipalities)?;
+            let (id, token) = storage.create_token(&user, role, &blocks, &municipalities)?;
             eprintln!(
                 "создан токен №{id} для {user} ({role}); сохраните его: он больше не будет показан"
             );
@@ -191,7 +188,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Token(TokenCommand::List { db }) => {
             let storage = Storage::open(&db.db)?;
-            for t in storage.sqlite().list_tokens()? {
+            for t in storage.list_tokens()? {
                 let state = if t.revoked_utc.is_some() {
                     "отозван"
                 } else {
@@ -219,7 +216,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Token(TokenCommand::Revoke { db, id }) => {
             let storage = Storage::open(&db.db)?;
-            if !storage.sqlite().revoke_token(id)? {
+            if !storage.revoke_token(id)? {
                 bail!("нет действующего токена №{id}");
             }
             eprintln!("токен №{id} отозван");

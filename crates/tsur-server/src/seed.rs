@@ -69,7 +69,7 @@ fn ingest_replica(
             ));
         }
         if batch.len() == BATCH || id == total {
-            for outcome in storage.sqlite().ingest(std::mem::take(&mut batch))? {
+            for outcome in storage.ingest(std::mem::take(&mut batch))? {
                 match outcome {
                     IngestOutcome::Created { .. } => report.created += 1,
                     IngestOutcome::Rejected { reason } => {
