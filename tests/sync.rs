@@ -520,3 +520,108 @@ fn tsur_sync_once_from_the_command_line() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("недоступен"));
 }
+
+impl LiveServer {
+    /// The server goes away and comes back on another port with the same database.
+    fn restart(&mut self) {
+        self.stop();
+        let dir = tempfile::tempdir().unwrap();
+        let moved = std::mem::replace(&mut self._dir, dir);
+        let restarted = LiveServer::serve(self.state.clone(), moved);
+        let old = std::mem::replace(self, restarted);
+        std::mem::forget(old); // its parts were taken over or already stopped
+    }
+}
+
+#[test]
+fn a_server_that_goes_away_mid_sync_is_caught_up_with_after_it_returns() {
+    let mut server = LiveServer::start(4_000);
+    let token = server.token(Role::Curator, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replica.sqlite");
+
+    // The server goes away as soon as the first page is in.
+    let client = SyncClient::new(&server.url, &token).unwrap();
+    let mut store = Store::open(&db).unwrap();
+    let mut shutdown = server.shutdown.take();
+    let result = sync_once(&client, &mut store, 0, &mut |_, _| {
+        if let Some(tx) = shutdown.take() {
+            let _ = tx.send(());
+        }
+    });
+    let err = result.expect_err("the server left mid-sync");
+    assert!(matches!(err, SyncError::Unreachable { .. }), "{err}");
+    let partial = store.cursor().unwrap();
+    assert!((1..4_000).contains(&partial), "one page kept: {partial}");
+    drop(store);
+
+    server.restart();
+    let report = sync(&server.url, &token, &db).unwrap();
+    assert_eq!(report.cursor, 4_000);
+    assert_eq!(
+        replica_rows(&db),
+        server_rows(&server),
+        "converged after the server came back"
+    );
+}
+
+#[test]
+fn a_client_killed_while_applying_pages_keeps_a_sound_replica_and_converges() {
+    let server = LiveServer::start(15_000);
+    let token = server.token(Role::Curator, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replica.sqlite");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tsur"))
+            .args([
+                "sync",
+                "--server",
+                &server.url,
+                "--token",
+                &token,
+                "--db",
+                db.to_str().unwrap(),
+                "--once",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut cursors = Vec::new();
+    for delay_ms in [300, 700, 1_100, 1_500, 1_900] {
+        let mut child = run();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        let _ = child.wait();
+        if !db.exists() {
+            continue;
+        }
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        let store = Store::open(&db).unwrap();
+        let cursor = store.cursor().unwrap();
+        let rows: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM appeals", [], |r| r.get(0))
+            .unwrap();
+        // A page and its cursor go together: the replica holds exactly the appeals up to the cursor.
+        assert_eq!(rows, cursor, "rows and cursor agree after a kill");
+        cursors.push(cursor);
+    }
+    assert!(
+        cursors.windows(2).all(|w| w[0] <= w[1]),
+        "the cursor never went back: {cursors:?}"
+    );
+    assert!(
+        cursors.iter().any(|c| (1..15_000).contains(c)),
+        "a kill landed mid-sync: {cursors:?}"
+    );
+    eprintln!("cursors after kills: {cursors:?}");
+    let status = run().wait().unwrap();
+    assert!(status.success());
+    assert_eq!(replica_rows(&db), server_rows(&server));
+}
