@@ -286,10 +286,13 @@ fn upsert_in(tx: &rusqlite::Transaction<'_>, appeal: &Appeal) -> rusqlite::Resul
         extensions,
         updated,
     ])?;
-    tx.prepare_cached("DELETE FROM events WHERE appeal_id = ?1")?
-        .execute([appeal.id])?;
-    tx.prepare_cached("DELETE FROM answers WHERE appeal_id = ?1")?
-        .execute([appeal.id])?;
+    if stored.is_some() {
+        // A new version carries the whole history: replace the old one.
+        tx.prepare_cached("DELETE FROM events WHERE appeal_id = ?1")?
+            .execute([appeal.id])?;
+        tx.prepare_cached("DELETE FROM answers WHERE appeal_id = ?1")?
+            .execute([appeal.id])?;
+    }
     for e in &appeal.events {
         tx.prepare_cached(
             "INSERT INTO events (appeal_id, at_utc, kind, actor, from_status, to_status, note)
