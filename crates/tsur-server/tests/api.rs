@@ -1,6 +1,11 @@
-//! The HTTP API on a real server bound to 127.0.0.1 with a SQLite database on disk.
+//! The HTTP API on a real server bound to 127.0.0.1, every test on both backends: SQLite on disk
+//! and PostgreSQL in a fresh schema (`sqlite::…` and `postgres::…`; see `common` for when the
+//! PostgreSQL ones skip).
+
+mod common;
 
 use chrono::NaiveDate;
+use common::PgSchema;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -14,24 +19,46 @@ use tsur_server::auth::Role;
 use tsur_server::ingest::{self, IngestAppeal};
 use tsur_server::storage::Storage;
 
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 struct TestServer {
     url: String,
     state: Arc<ServerState>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+    /// Dropped last: the schema goes after the server stops using it.
+    _schema: Option<PgSchema>,
 }
 
 impl TestServer {
     /// A server seeded with `appeals` demo appeals (ingested, like `seed-demo`).
-    async fn start(appeals: u64) -> TestServer {
+    /// `None` when the backend is PostgreSQL and none is reachable (the reason is printed).
+    async fn start(backend: Backend, appeals: u64) -> Option<TestServer> {
         let dir = tempfile::tempdir().unwrap();
+        let schema = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(PgSchema::create("api").await?),
+        };
+        let url = match &schema {
+            None => format!("sqlite:{}", dir.path().join("server.sqlite").display()),
+            Some(schema) => schema.url.clone(),
+        };
+        Self::start_on(&url, dir, schema, appeals).await
+    }
+
+    async fn start_on(
+        url: &str,
+        dir: tempfile::TempDir,
+        schema: Option<PgSchema>,
+        appeals: u64,
+    ) -> Option<TestServer> {
         let pack = RegionPack::load(RegionPack::bundled_dir()).unwrap();
-        let storage = Storage::open(&format!(
-            "sqlite:{}",
-            dir.path().join("server.sqlite").display()
-        ))
-        .unwrap();
+        let storage = Storage::open(url).unwrap();
         if appeals > 0 {
             let replica = dir.path().join("demo.sqlite");
             let params = DemoParams {
@@ -63,13 +90,14 @@ impl TestServer {
         tokio::spawn(api::serve(listener, state.clone(), async move {
             let _ = rx.await;
         }));
-        TestServer {
+        Some(TestServer {
             url,
             state,
             http: reqwest::Client::new(),
             _dir: dir,
             _shutdown: tx,
-        }
+            _schema: schema,
+        })
     }
 
     fn token(&self, user: &str, role: Role, blocks: &[&str], municipalities: &[&str]) -> String {
@@ -152,9 +180,10 @@ fn demo_item(external_id: &str) -> Value {
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn public_endpoints_and_authentication() {
-    let server = TestServer::start(20).await;
+async fn public_endpoints_and_authentication(backend: Backend) {
+    let Some(server) = TestServer::start(backend, 20).await else {
+        return;
+    };
     let (status, caps) = server.get("/api/v1/capabilities", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(caps["api_version"], 1);
@@ -198,9 +227,10 @@ async fn public_endpoints_and_authentication() {
     assert_eq!(body["error"], "not_found");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_feed_pages_cover_every_change_once_at_exact_multiples() {
-    let server = TestServer::start(300).await;
+async fn the_feed_pages_cover_every_change_once_at_exact_multiples(backend: Backend) {
+    let Some(server) = TestServer::start(backend, 300).await else {
+        return;
+    };
     let token = server.token("kurator", Role::Curator, &[], &[]);
     for limit in [100, 300, 7, 1_000] {
         let (changes, pages) = server.all_changes(&token, limit).await;
@@ -239,9 +269,10 @@ async fn the_feed_pages_cover_every_change_once_at_exact_multiples() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn scopes_and_personal_data_follow_the_role() {
-    let server = TestServer::start(400).await;
+async fn scopes_and_personal_data_follow_the_role(backend: Backend) {
+    let Some(server) = TestServer::start(backend, 400).await else {
+        return;
+    };
     let zhkh = server.token("op", Role::Operator, &["zhkh"], &[]);
     let (changes, _) = server.all_changes(&zhkh, 500).await;
     assert!(!changes.is_empty());
@@ -330,9 +361,10 @@ async fn scopes_and_personal_data_follow_the_role() {
     assert_eq!(curator_records, 400);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn ingest_is_idempotent_and_judges_each_item() {
-    let server = TestServer::start(0).await;
+async fn ingest_is_idempotent_and_judges_each_item(backend: Backend) {
+    let Some(server) = TestServer::start(backend, 0).await else {
+        return;
+    };
     let token = server.token("connector", Role::Head, &[], &[]);
     let (status, body) = server
         .ingest(&token, json!([demo_item("A-1"), demo_item("A-2")]))
@@ -436,9 +468,11 @@ async fn ingest_is_idempotent_and_judges_each_item() {
     assert_eq!(body["error"], "payload_too_large");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_long_poll_returns_as_soon_as_a_change_commits() {
-    let server = Arc::new(TestServer::start(5).await);
+async fn a_long_poll_returns_as_soon_as_a_change_commits(backend: Backend) {
+    let Some(server) = TestServer::start(backend, 5).await else {
+        return;
+    };
+    let server = Arc::new(server);
     let token = server.token("kurator", Role::Curator, &[], &[]);
     // Nothing new: the poll waits its full time and returns an empty page.
     let started = Instant::now();
@@ -497,9 +531,10 @@ fn uuid() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn actions_apply_once_conflict_on_stale_versions_and_respect_scope() {
-    let server = TestServer::start(600).await;
+async fn actions_apply_once_conflict_on_stale_versions_and_respect_scope(backend: Backend) {
+    let Some(server) = TestServer::start(backend, 600).await else {
+        return;
+    };
     let op = server.token("Оператор ЖКХ", Role::Operator, &["zhkh"], &[]);
     let (id, version) = server.find(&op, "zhkh", "in_progress").await;
 
@@ -600,9 +635,11 @@ async fn actions_apply_once_conflict_on_stale_versions_and_respect_scope() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn two_clients_editing_one_case_get_one_applied_and_one_conflict() {
-    let server = Arc::new(TestServer::start(300).await);
+async fn two_clients_editing_one_case_get_one_applied_and_one_conflict(backend: Backend) {
+    let Some(server) = TestServer::start(backend, 300).await else {
+        return;
+    };
+    let server = Arc::new(server);
     let a = server.token("a", Role::Operator, &["zhkh"], &[]);
     let b = server.token("b", Role::Operator, &["zhkh"], &[]);
     let (id, version) = server.find(&a, "zhkh", "closed").await;
@@ -620,9 +657,10 @@ async fn two_clients_editing_one_case_get_one_applied_and_one_conflict() {
     assert_eq!(outcomes, vec![json!("applied"), json!("conflict")]);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_thousand_actions_sent_twice_are_applied_exactly_once() {
-    let server = TestServer::start(50).await;
+async fn a_thousand_actions_sent_twice_are_applied_exactly_once(backend: Backend) {
+    let Some(server) = TestServer::start(backend, 50).await else {
+        return;
+    };
     let op = server.token("op", Role::Curator, &[], &[]);
     let (id, mut version) = server.find(&op, "zhkh", "closed").await;
     let ids: Vec<String> = (0..1_000).map(|_| uuid()).collect();
@@ -662,3 +700,66 @@ async fn a_thousand_actions_sent_twice_are_applied_exactly_once() {
         .count();
     assert_eq!(notes, 1_000);
 }
+
+/// Two server processes on one PostgreSQL database: a long-poll on one returns when the other
+/// commits, though the other's in-process notification never reaches it.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_a_long_poll_sees_a_commit_made_by_another_server() {
+    let Some(a) = TestServer::start(Backend::Postgres, 5).await else {
+        return;
+    };
+    let shared_url = a._schema.as_ref().unwrap().url.clone();
+    let b = TestServer::start_on(&shared_url, tempfile::tempdir().unwrap(), None, 0)
+        .await
+        .unwrap();
+    let token = a.token("kurator", Role::Curator, &[], &[]);
+    let b = Arc::new(b);
+    let poller = {
+        let b = b.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let (_, page) = b.get("/api/v1/changes?after=5&wait=20", Some(&token)).await;
+            (page, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, _) = a.ingest(&token, json!([demo_item("MP-1")])).await;
+    assert_eq!(status, StatusCode::OK);
+    let (page, waited) = poller.await.unwrap();
+    assert_eq!(page["changes"][0]["data"]["external_id"], "MP-1");
+    assert!(waited < Duration::from_secs(10), "woke after {waited:?}");
+}
+
+/// Every test above, once per backend.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    public_endpoints_and_authentication,
+    the_feed_pages_cover_every_change_once_at_exact_multiples,
+    scopes_and_personal_data_follow_the_role,
+    ingest_is_idempotent_and_judges_each_item,
+    a_long_poll_returns_as_soon_as_a_change_commits,
+    actions_apply_once_conflict_on_stale_versions_and_respect_scope,
+    two_clients_editing_one_case_get_one_applied_and_one_conflict,
+    a_thousand_actions_sent_twice_are_applied_exactly_once,
+);

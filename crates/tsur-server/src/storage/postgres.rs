@@ -25,7 +25,8 @@
 
 use super::{Change, ChangesPage, IngestOutcome, StorageError, TokenInfo};
 use crate::auth::{Principal, Role, hash_token, new_token};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio_postgres::{Client, GenericClient, NoTls, Transaction};
 use tsur_core::domain::Appeal;
 use tsur_core::sync::{Action, ActionOutcome};
@@ -101,11 +102,13 @@ pub struct PostgresStorage {
     url: String,
     runtime: Option<tokio::runtime::Runtime>,
     idle: Mutex<Vec<Client>>,
-    /// Test hook: a pause inside each writing transaction before it takes its sequences, to
-    /// widen the window in which writers overlap.
-    #[doc(hidden)]
-    pub write_delay: Mutex<Option<std::time::Duration>>,
+    /// Test hook: a pause inside each writing transaction between taking its sequences and
+    /// committing, the window in which a lower sequence could otherwise commit after a higher one.
+    write_delay: Mutex<Option<DelayHook>>,
 }
+
+/// A test hook giving the pause for one writing transaction.
+pub type DelayHook = Arc<dyn Fn() -> Duration + Send + Sync>;
 
 fn now_utc() -> i64 {
     chrono::Utc::now().timestamp()
@@ -247,8 +250,15 @@ impl PostgresStorage {
         result
     }
 
-    fn write_delay(&self) -> Option<std::time::Duration> {
-        *lock(&self.write_delay)
+    fn write_delay(&self) -> Option<Duration> {
+        lock(&self.write_delay).as_ref().map(|delay| delay())
+    }
+
+    /// For tests: `delay` is called once per writing transaction and its pause is taken after the
+    /// transaction has its sequences and before it commits.
+    #[doc(hidden)]
+    pub fn set_test_write_delay(&self, delay: Option<DelayHook>) {
+        *lock(&self.write_delay) = delay;
     }
 
     /// Creates a token and returns it with its id; only its hash is stored.
@@ -469,10 +479,10 @@ impl PostgresStorage {
                 };
                 outcomes.push(outcome);
             }
+            log_changes(&tx, pending).await?;
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
             }
-            log_changes(&tx, pending).await?;
             tx.commit().await?;
             Ok(outcomes)
         })
@@ -625,10 +635,10 @@ impl PostgresStorage {
                     first: Box::new(first),
                 });
             }
+            log_changes(&tx, pending).await?;
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
             }
-            log_changes(&tx, pending).await?;
             tx.commit().await?;
             Ok(outcome)
         })
