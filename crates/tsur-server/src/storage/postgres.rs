@@ -156,7 +156,10 @@ impl PostgresStorage {
         };
         storage.with_client(async move |client: &mut Client| {
             let tx = client.transaction().await?;
-            let schema: Option<String> = tx.query_one("SELECT current_schema()", &[]).await?.get(0);
+            let schema: Option<String> = tx
+                .query_one("SELECT current_schema()", &[])
+                .await?
+                .try_get(0)?;
             if schema.is_none() {
                 return Err(StorageError::Postgres(
                     "ни одна схема из search_path не существует: создайте её (CREATE SCHEMA) или \
@@ -175,7 +178,9 @@ impl PostgresStorage {
             let found: Option<i32> = tx
                 .query_opt("SELECT max(version) FROM tsur_schema", &[])
                 .await?
-                .and_then(|r| r.get(0));
+                .map(|r| r.try_get(0))
+                .transpose()?
+                .flatten();
             let found = found.unwrap_or(0);
             if found > SCHEMA_VERSION {
                 return Err(StorageError::NewerSchema {
@@ -288,7 +293,7 @@ impl PostgresStorage {
                     ],
                 )
                 .await?;
-            Ok(row.get::<_, i64>(0))
+            Ok(row.try_get::<_, i64>(0)?)
         })?;
         Ok((id, token))
     }
@@ -304,18 +309,18 @@ impl PostgresStorage {
                 .await?;
             rows.iter()
                 .map(|r| {
-                    let id: i64 = r.get(0);
-                    let role: String = r.get(2);
+                    let id: i64 = r.try_get(0)?;
+                    let role: String = r.try_get(2)?;
                     Ok(TokenInfo {
                         id,
-                        user: r.get(1),
+                        user: r.try_get(1)?,
                         role: Role::from_code(&role).ok_or_else(|| {
                             StorageError::Corrupt(format!("роль «{role}» у токена {id}"))
                         })?,
-                        blocks: parse_list(r.get(3), id)?,
-                        municipalities: parse_list(r.get(4), id)?,
-                        created_utc: r.get(5),
-                        revoked_utc: r.get(6),
+                        blocks: parse_list(r.try_get(3)?, id)?,
+                        municipalities: parse_list(r.try_get(4)?, id)?,
+                        created_utc: r.try_get(5)?,
+                        revoked_utc: r.try_get(6)?,
                     })
                 })
                 .collect()
@@ -349,15 +354,15 @@ impl PostgresStorage {
             else {
                 return Ok(None);
             };
-            let id: i64 = r.get(0);
-            let role: String = r.get(2);
+            let id: i64 = r.try_get(0)?;
+            let role: String = r.try_get(2)?;
             Ok(Some(Principal {
                 token_id: id,
-                user: r.get(1),
+                user: r.try_get(1)?,
                 role: Role::from_code(&role)
                     .ok_or_else(|| StorageError::Corrupt(format!("роль «{role}» у токена {id}")))?,
-                blocks: parse_list(r.get(3), id)?,
-                municipalities: parse_list(r.get(4), id)?,
+                blocks: parse_list(r.try_get(3)?, id)?,
+                municipalities: parse_list(r.try_get(4)?, id)?,
             }))
         })
     }
@@ -369,7 +374,7 @@ impl PostgresStorage {
             let row = client
                 .query_one("SELECT seq FROM feed_counter WHERE id = 1", &[])
                 .await?;
-            Ok(row.get::<_, i64>(0))
+            Ok(row.try_get::<_, i64>(0)?)
         })
     }
 
@@ -420,7 +425,7 @@ impl PostgresStorage {
                         .query_opt(&find, &[&appeal.source, &appeal.external_id])
                         .await?
                     {
-                        break Some((r.get::<_, i64>(0), r.get::<_, i64>(1), r.get::<_, String>(2)));
+                        break Some((r.try_get::<_, i64>(0)?, r.try_get::<_, i64>(1)?, r.try_get::<_, String>(2)?));
                     }
                     if let Some(r) = tx
                         .query_opt(
@@ -429,7 +434,7 @@ impl PostgresStorage {
                         )
                         .await?
                     {
-                        appeal.id = r.get(0);
+                        appeal.id = r.try_get(0)?;
                         break None;
                     }
                 };
@@ -504,31 +509,26 @@ impl PostgresStorage {
                     &[&after, &(i64::from(limit) + 1)],
                 )
                 .await?;
+            // One row more than `limit` is fetched only to know whether there are more.
+            let has_more = rows.len() > limit as usize;
             let mut changes = Vec::new();
             let mut next = after;
-            let mut scanned = 0u32;
-            let mut has_more = false;
-            for row in &rows {
-                if scanned == limit {
-                    has_more = true;
-                    break;
-                }
-                scanned += 1;
-                let seq: i64 = row.get(0);
+            for row in rows.iter().take(limit as usize) {
+                let seq: i64 = row.try_get(0)?;
                 next = seq;
-                let block: Option<String> = row.get(4);
-                let municipality: Option<String> = row.get(5);
+                let block: Option<String> = row.try_get(4)?;
+                let municipality: Option<String> = row.try_get(5)?;
                 if !principal.sees(block.as_deref(), municipality.as_deref()) {
                     continue;
                 }
-                let data: &str = row.get(6);
+                let data: &str = row.try_get(6)?;
                 let appeal: Appeal = serde_json::from_str(data)
                     .map_err(|e| StorageError::Corrupt(format!("изменение {seq}: {e}")))?;
                 changes.push(Change {
                     seq,
-                    entity: row.get(1),
-                    id: row.get(2),
-                    version: row.get(3),
+                    entity: row.try_get(1)?,
+                    id: row.try_get(2)?,
+                    version: row.try_get(3)?,
                     data: principal.mask(appeal),
                 });
             }
@@ -569,8 +569,8 @@ impl PostgresStorage {
                     reason: format!("нет обращения {}", action.appeal_id),
                 },
                 Some(row) => {
-                    let version: i64 = row.get(0);
-                    let data: &str = row.get(1);
+                    let version: i64 = row.try_get(0)?;
+                    let data: &str = row.try_get(1)?;
                     let mut appeal: Appeal = serde_json::from_str(data).map_err(|e| {
                         StorageError::Corrupt(format!("обращение {}: {e}", action.appeal_id))
                     })?;
@@ -680,10 +680,9 @@ impl PostgresStorage {
                     &[],
                 )
                 .await?;
-            Ok(rows
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-                .collect())
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+                .collect()
         })
     }
 }
@@ -727,7 +726,7 @@ async fn log_changes(
             &[&n],
         )
         .await?
-        .get(0);
+        .try_get(0)?;
     let insert = tx
         .prepare(
             "INSERT INTO changes (seq, entity, entity_id, version, block_code, municipality_code, data)
@@ -761,7 +760,7 @@ async fn first_outcome(
     else {
         return Ok(None);
     };
-    let first: &str = row.get(0);
+    let first: &str = row.try_get(0)?;
     serde_json::from_str(first)
         .map(Some)
         .map_err(|e| StorageError::Corrupt(format!("действие {id}: {e}")))
