@@ -88,8 +88,8 @@ impl LiveServer {
                 ingest::prepare(pack, &engine, item)
             })
             .collect();
-        self.state.storage.sqlite().ingest(items).unwrap();
-        let latest = self.state.storage.sqlite().latest_seq().unwrap();
+        self.state.storage.ingest(items).unwrap();
+        let latest = self.state.storage.latest_seq().unwrap();
         self.state.latest_seq.send_replace(latest);
     }
 
@@ -97,7 +97,6 @@ impl LiveServer {
         let blocks: Vec<String> = blocks.iter().map(|s| s.to_string()).collect();
         self.state
             .storage
-            .sqlite()
             .create_token("tester", role, &blocks, &[])
             .unwrap()
             .1

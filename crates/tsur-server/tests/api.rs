@@ -81,7 +81,7 @@ impl TestServer {
                     )
                 })
                 .collect();
-            storage.sqlite().ingest(items).unwrap();
+            storage.ingest(items).unwrap();
         }
         let state = Arc::new(ServerState::new(storage, pack).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -105,7 +105,6 @@ impl TestServer {
         let municipalities: Vec<String> = municipalities.iter().map(|s| s.to_string()).collect();
         self.state
             .storage
-            .sqlite()
             .create_token(user, role, &blocks, &municipalities)
             .unwrap()
             .1
@@ -213,8 +212,8 @@ async fn public_endpoints_and_authentication(backend: Backend) {
             .contains("2026-01-09")
     );
 
-    let id = server.state.storage.sqlite().list_tokens().unwrap()[0].id;
-    assert!(server.state.storage.sqlite().revoke_token(id).unwrap());
+    let id = server.state.storage.list_tokens().unwrap()[0].id;
+    assert!(server.state.storage.revoke_token(id).unwrap());
     let (status, body) = server.get("/api/v1/changes", Some(&token)).await;
     assert_eq!(
         status,
@@ -346,7 +345,7 @@ async fn scopes_and_personal_data_follow_the_role(backend: Backend) {
     }
 
     // Audit: once per request that returned personal data, none for the wall or the analyst.
-    let log = server.state.storage.sqlite().audit_log().unwrap();
+    let log = server.state.storage.audit_log().unwrap();
     assert!(log.iter().all(|(_, role, endpoint, records)| role != "wall"
         && role != "analyst"
         && endpoint == "changes"

@@ -103,13 +103,6 @@ impl Storage {
         matches!(self, Storage::Postgres(_))
     }
 
-    /// Kept for callers written when SQLite was the only backend: the methods they call
-    /// (`create_token`, `ingest`, `latest_seq`, …) live on [`Storage`] itself and work with
-    /// either backend. [`Storage::as_sqlite`] gives the SQLite backend itself.
-    pub fn sqlite(&self) -> &Storage {
-        self
-    }
-
     pub fn as_sqlite(&self) -> Option<&SqliteStorage> {
         match self {
             Storage::Sqlite(s) => Some(s),
