@@ -198,3 +198,50 @@ impl Storage {
         )
     }
 }
+
+/// The backend-neutral part of applying an action, given the appeal's stored version and snapshot
+/// (none if there is no such appeal): the outcome, and on `Applied` the new appeal to store with
+/// its version already bumped. Scope is checked before the version so that a token never learns
+/// anything about an appeal outside its zone.
+pub(crate) fn decide_action(
+    principal: &Principal,
+    action: &Action,
+    stored: Option<(i64, &str)>,
+    mutate: impl FnOnce(&mut Appeal) -> Result<(), String>,
+) -> Result<(ActionOutcome, Option<Appeal>), StorageError> {
+    let Some((version, data)) = stored else {
+        let reason = format!("нет обращения {}", action.appeal_id);
+        return Ok((ActionOutcome::Rejected { reason }, None));
+    };
+    let mut appeal: Appeal = serde_json::from_str(data)
+        .map_err(|e| StorageError::Corrupt(format!("обращение {}: {e}", action.appeal_id)))?;
+    if !Storage::visible(principal, &appeal) {
+        let reason = format!("обращение {} вне вашей зоны", action.appeal_id);
+        return Ok((ActionOutcome::Rejected { reason }, None));
+    }
+    if version != action.base_version {
+        return Ok((
+            ActionOutcome::Conflict {
+                current_version: version,
+            },
+            None,
+        ));
+    }
+    match mutate(&mut appeal) {
+        Err(reason) => Ok((ActionOutcome::Rejected { reason }, None)),
+        Ok(()) => {
+            appeal.version = version + 1;
+            Ok((
+                ActionOutcome::Applied {
+                    version: appeal.version,
+                },
+                Some(appeal),
+            ))
+        }
+    }
+}
+
+/// The JSON snapshot stored for an appeal.
+pub(crate) fn to_json(appeal: &Appeal) -> Result<String, StorageError> {
+    serde_json::to_string(appeal).map_err(|e| StorageError::Corrupt(e.to_string()))
+}

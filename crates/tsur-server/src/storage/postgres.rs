@@ -23,7 +23,7 @@
 //! tokio runtime (`spawn_blocking`, or an async test) runs on a short-lived scoped thread, because
 //! blocking on one runtime from inside another's context is refused by tokio.
 
-use super::{Change, ChangesPage, IngestOutcome, StorageError, TokenInfo};
+use super::{Change, ChangesPage, IngestOutcome, StorageError, TokenInfo, decide_action, to_json};
 use crate::auth::{Principal, Role, hash_token, new_token};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -564,57 +564,29 @@ impl PostgresStorage {
                 )
                 .await?;
             let mut pending = Vec::new();
-            let outcome = match row {
-                None => ActionOutcome::Rejected {
-                    reason: format!("нет обращения {}", action.appeal_id),
-                },
-                Some(row) => {
-                    let version: i64 = row.try_get(0)?;
-                    let data: &str = row.try_get(1)?;
-                    let mut appeal: Appeal = serde_json::from_str(data).map_err(|e| {
-                        StorageError::Corrupt(format!("обращение {}: {e}", action.appeal_id))
-                    })?;
-                    if !principal.sees(
-                        appeal.block.as_ref().map(|b| b.as_str()),
-                        appeal.municipality.as_ref().map(|m| m.as_str()),
-                    ) {
-                        ActionOutcome::Rejected {
-                            reason: format!("обращение {} вне вашей зоны", action.appeal_id),
-                        }
-                    } else if version != action.base_version {
-                        ActionOutcome::Conflict {
-                            current_version: version,
-                        }
-                    } else {
-                        match mutate(&mut appeal) {
-                            Err(reason) => ActionOutcome::Rejected { reason },
-                            Ok(()) => {
-                                appeal.version = version + 1;
-                                let json = to_json(&appeal)?;
-                                let block = appeal.block.as_ref().map(|b| b.as_str().to_string());
-                                let municipality =
-                                    appeal.municipality.as_ref().map(|m| m.as_str().to_string());
-                                tx.execute(
-                                    "UPDATE appeals SET version = $2, block_code = $3, municipality_code = $4, data = $5
-                                     WHERE id = $1",
-                                    &[&appeal.id, &appeal.version, &block, &municipality, &json],
-                                )
-                                .await?;
-                                pending.push(PendingChange {
-                                    id: appeal.id,
-                                    version: appeal.version,
-                                    block,
-                                    municipality,
-                                    json,
-                                });
-                                ActionOutcome::Applied {
-                                    version: appeal.version,
-                                }
-                            }
-                        }
-                    }
-                }
+            let stored = match &row {
+                Some(row) => Some((row.try_get::<_, i64>(0)?, row.try_get::<_, &str>(1)?)),
+                None => None,
             };
+            let (outcome, updated) = decide_action(principal, action, stored, mutate)?;
+            if let Some(appeal) = updated {
+                let json = to_json(&appeal)?;
+                let block = appeal.block.as_ref().map(|b| b.as_str().to_string());
+                let municipality = appeal.municipality.as_ref().map(|m| m.as_str().to_string());
+                tx.execute(
+                    "UPDATE appeals SET version = $2, block_code = $3, municipality_code = $4, data = $5
+                     WHERE id = $1",
+                    &[&appeal.id, &appeal.version, &block, &municipality, &json],
+                )
+                .await?;
+                pending.push(PendingChange {
+                    id: appeal.id,
+                    version: appeal.version,
+                    block,
+                    municipality,
+                    json,
+                });
+            }
             let recorded = serde_json::to_string(&outcome)
                 .map_err(|e| StorageError::Corrupt(e.to_string()))?;
             // The same id sent twice at once: the second insert waits for the first commit and
@@ -764,10 +736,6 @@ async fn first_outcome(
     serde_json::from_str(first)
         .map(Some)
         .map_err(|e| StorageError::Corrupt(format!("действие {id}: {e}")))
-}
-
-fn to_json(appeal: &Appeal) -> Result<String, StorageError> {
-    serde_json::to_string(appeal).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
 fn parse_list(json: &str, token_id: i64) -> Result<Vec<String>, StorageError> {

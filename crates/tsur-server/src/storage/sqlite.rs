@@ -1,7 +1,7 @@
 //! The SQLite backend: one writer connection (SQLite serialises writers anyway, so sequences
 //! commit in order and the feed can never skip one) and a small pool of readers (WAL).
 
-use super::{Change, ChangesPage, IngestOutcome, StorageError, TokenInfo};
+use super::{Change, ChangesPage, IngestOutcome, StorageError, TokenInfo, decide_action, to_json};
 use crate::auth::{Principal, Role, hash_token, new_token};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -428,52 +428,25 @@ impl SqliteStorage {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let outcome = match row {
-            None => ActionOutcome::Rejected {
-                reason: format!("нет обращения {}", action.appeal_id),
-            },
-            Some((version, data)) => {
-                let mut appeal: Appeal = serde_json::from_str(&data).map_err(|e| {
-                    StorageError::Corrupt(format!("обращение {}: {e}", action.appeal_id))
-                })?;
-                if !principal.sees(
-                    appeal.block.as_ref().map(|b| b.as_str()),
-                    appeal.municipality.as_ref().map(|m| m.as_str()),
-                ) {
-                    ActionOutcome::Rejected {
-                        reason: format!("обращение {} вне вашей зоны", action.appeal_id),
-                    }
-                } else if version != action.base_version {
-                    ActionOutcome::Conflict {
-                        current_version: version,
-                    }
-                } else {
-                    match mutate(&mut appeal) {
-                        Err(reason) => ActionOutcome::Rejected { reason },
-                        Ok(()) => {
-                            appeal.version = version + 1;
-                            let json = to_json(&appeal)?;
-                            let block = appeal.block.as_ref().map(|b| b.as_str().to_string());
-                            let municipality =
-                                appeal.municipality.as_ref().map(|m| m.as_str().to_string());
-                            tx.execute(
-                                "UPDATE appeals SET version = ?2, block_code = ?3, municipality_code = ?4, data = ?5
-                                 WHERE id = ?1",
-                                params![appeal.id, appeal.version, block, municipality, json],
-                            )?;
-                            tx.execute(
-                                "INSERT INTO changes (entity, entity_id, version, block_code, municipality_code, data)
-                                 VALUES ('appeal', ?1, ?2, ?3, ?4, ?5)",
-                                params![appeal.id, appeal.version, block, municipality, json],
-                            )?;
-                            ActionOutcome::Applied {
-                                version: appeal.version,
-                            }
-                        }
-                    }
-                }
-            }
-        };
+        let stored = row
+            .as_ref()
+            .map(|(version, data)| (*version, data.as_str()));
+        let (outcome, updated) = decide_action(principal, action, stored, mutate)?;
+        if let Some(appeal) = updated {
+            let json = to_json(&appeal)?;
+            let block = appeal.block.as_ref().map(|b| b.as_str().to_string());
+            let municipality = appeal.municipality.as_ref().map(|m| m.as_str().to_string());
+            tx.execute(
+                "UPDATE appeals SET version = ?2, block_code = ?3, municipality_code = ?4, data = ?5
+                 WHERE id = ?1",
+                params![appeal.id, appeal.version, block, municipality, json],
+            )?;
+            tx.execute(
+                "INSERT INTO changes (entity, entity_id, version, block_code, municipality_code, data)
+                 VALUES ('appeal', ?1, ?2, ?3, ?4, ?5)",
+                params![appeal.id, appeal.version, block, municipality, json],
+            )?;
+        }
         let recorded =
             serde_json::to_string(&outcome).map_err(|e| StorageError::Corrupt(e.to_string()))?;
         tx.execute(
@@ -510,10 +483,6 @@ impl SqliteStorage {
             Ok(rows)
         })
     }
-}
-
-fn to_json(appeal: &Appeal) -> Result<String, StorageError> {
-    serde_json::to_string(appeal).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
 fn parse_list(json: &str, token_id: i64) -> Result<Vec<String>, StorageError> {
