@@ -271,7 +271,7 @@ fn run(
             Err(e) => {
                 status.offline_since.get_or_insert_with(|| clock.now_utc());
                 status.last_error = Some(e.to_string());
-                if first && Store::open_existing(&db_path).is_ok() && store.cursor()? > 0 {
+                if first && store.cursor()? > 0 {
                     // Offline with a replica from before: show what we have.
                     send(LoadEvent::Ready(Box::new(snapshot(
                         &store, &pack, clock, is_demo,
