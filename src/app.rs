@@ -40,9 +40,12 @@ pub struct AppOptions {
 
 impl AppOptions {
     /// The defaults of `cargo run`: the demo replica in the data directory and the bundled pack.
+    /// `server` is the URL and token of a configured server; `ca_cert` a PEM file of extra
+    /// certificates to trust for an `https://` one.
     pub fn new(
         db: Option<PathBuf>,
         server: Option<(String, String)>,
+        ca_cert: Option<PathBuf>,
         pack: Option<PathBuf>,
     ) -> Result<Self> {
         let data_dir = || {
@@ -62,6 +65,7 @@ impl AppOptions {
                 },
                 server,
                 token,
+                ca_cert,
             },
             (None, None) => Replica::Demo(data_dir()?),
         };
@@ -394,9 +398,10 @@ impl eframe::App for TsurApp {
 pub fn run_native(
     db: Option<PathBuf>,
     server: Option<(String, String)>,
+    ca_cert: Option<PathBuf>,
     pack: Option<PathBuf>,
 ) -> Result<()> {
-    let options = AppOptions::new(db, server, pack)?;
+    let options = AppOptions::new(db, server, ca_cert, pack)?;
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("tsur — ситуационный центр ЦУР")

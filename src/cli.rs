@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tsur_core::demo::{DemoParams, write_demo_replica};
@@ -33,7 +33,16 @@ pub struct Cli {
     #[arg(long, value_name = "T", requires = "server")]
     pub token: Option<String>,
     #[command(flatten)]
+    pub ca: CaCertArg,
+    #[command(flatten)]
     pub pack: PackArg,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CaCertArg {
+    /// Доверять сертификатам из этого файла PEM (свой удостоверяющий центр ЦУР или самоподписанный сертификат сервера) для https://
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -74,6 +83,8 @@ pub struct SyncArgs {
     /// Один проход: выйти с кодом 0, когда реплика догнала сервер, и с ненулевым, если не удалось
     #[arg(long)]
     pub once: bool,
+    #[command(flatten)]
+    pub ca: CaCertArg,
 }
 
 #[derive(Debug, Args)]
@@ -111,7 +122,12 @@ pub struct StatsArgs {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        None => crate::app::run_native(cli.db, cli.server.zip(cli.token), cli.pack.pack),
+        None => crate::app::run_native(
+            cli.db,
+            cli.server.zip(cli.token),
+            cli.ca.ca_cert,
+            cli.pack.pack,
+        ),
         Some(Command::DemoData(args)) => demo_data(&cli.pack, &args),
         Some(Command::Sync(args)) => sync(&args),
         Some(Command::Stats(args)) => {
@@ -141,26 +157,13 @@ fn demo_data(pack: &PackArg, args: &DemoDataArgs) -> Result<()> {
         now_utc: DemoParams::now_for_date(&pack, args.now.unwrap_or(today)),
     };
     let started = Instant::now();
-    let interactive = std::io::stderr().is_terminal();
-    let mut last_percent = u64::MAX;
+    let mut bar = crate::progress::TerminalProgress::new("создаётся демо-реплика", "обращений");
     let mut progress = |done: u64, total: u64| {
-        let percent = done * 100 / total.max(1);
-        if percent / 10 != last_percent / 10 || (interactive && percent != last_percent) {
-            last_percent = percent;
-            eprint!(
-                "{}создаётся демо-реплика: {percent} %",
-                if interactive { "\r" } else { "" }
-            );
-            if !interactive {
-                eprintln!();
-            }
-        }
+        bar.update(done, total);
         true
     };
     let summary = write_demo_replica(&pack, &params, &args.db, args.force, &mut progress)?;
-    if interactive {
-        eprintln!();
-    }
+    bar.finish();
     eprintln!(
         "готово за {:.1} с: {} обращений, {} событий, {} ответов, {} проблем, {} повторных, {} с дефектами → {}",
         started.elapsed().as_secs_f64(),
@@ -176,22 +179,27 @@ fn demo_data(pack: &PackArg, args: &DemoDataArgs) -> Result<()> {
 }
 
 fn sync(args: &SyncArgs) -> Result<()> {
-    let client = crate::sync::SyncClient::new(&args.server, &args.token)?;
+    let client = crate::sync::SyncClient::with_ca_certificate(
+        &args.server,
+        &args.token,
+        args.ca.ca_cert.as_deref(),
+    )?;
     let mut store = Store::open(&args.db)?;
-    let interactive = std::io::stderr().is_terminal();
     let mut backoff_secs = 1;
     loop {
+        // The bar counts this pass's changes, from the cursor the replica already had.
+        let start = store.cursor()?;
+        let mut bar = crate::progress::TerminalProgress::new("синхронизация", "изменений");
         let mut progress = |cursor: i64, latest: i64| {
-            if interactive {
-                eprint!("\rсинхронизация: изменение {cursor} из {latest}");
+            if latest > start {
+                bar.update((cursor - start).max(0) as u64, (latest - start) as u64);
             }
         };
         let long_poll_secs = if args.once { 0 } else { 25 };
-        match crate::sync::sync_once(&client, &mut store, long_poll_secs, &mut progress) {
+        let result = crate::sync::sync_once(&client, &mut store, long_poll_secs, &mut progress);
+        bar.finish();
+        match result {
             Ok(report) => {
-                if interactive {
-                    eprintln!();
-                }
                 let p = &report.pushed;
                 eprintln!(
                     "реплика догнала сервер: курсор {}, записано {}, в карантине {}; действия: применено {}, повторов {}, конфликтов {}, отклонено {}",

@@ -3,12 +3,13 @@
 //! The library holds everything the binary does, so tests can drive the app and the commands
 //! without a window: [`cli`] (commands for scripts), [`app`] (the egui app), [`map`] (the region
 //! map), [`loader`] (background work that feeds the app), [`sync`] (the client sync engine),
-//! [`paths`] and [`theme`].
+//! [`progress`] (a terminal progress bar), [`paths`] and [`theme`].
 
 pub mod app;
 pub mod cli;
 pub mod loader;
 pub mod map;
 pub mod paths;
+pub mod progress;
 pub mod sync;
 pub mod theme;

@@ -105,6 +105,8 @@ pub enum Replica {
         server: String,
         token: String,
         db: PathBuf,
+        /// Extra certificates to trust for an `https://` server (PEM).
+        ca_cert: Option<PathBuf>,
     },
 }
 
@@ -202,9 +204,18 @@ fn run(
             }
             (path.clone(), None, None, None)
         }
-        Replica::Remote { server, token, db } => (
+        Replica::Remote {
+            server,
+            token,
+            db,
+            ca_cert,
+        } => (
             db.clone(),
-            Some(SyncClient::new(server, token)?),
+            Some(SyncClient::with_ca_certificate(
+                server,
+                token,
+                ca_cert.as_deref(),
+            )?),
             Some(server.clone()),
             None,
         ),

@@ -41,6 +41,8 @@ pub enum SyncError {
     NewerServer { server: u64, client: u64 },
     #[error("повреждённая страница изменений (после {after}): {reason}; реплика не изменена")]
     MalformedPage { after: i64, reason: String },
+    #[error("сертификат центра {path}: {reason}")]
+    CaCertificate { path: PathBuf, reason: String },
     #[error("пакет региона с сервера не прошёл проверку: {0}")]
     BadPack(String),
     #[error(transparent)]
@@ -152,14 +154,38 @@ pub struct SyncClient {
 
 impl SyncClient {
     pub fn new(base: &str, token: &str) -> Result<SyncClient, SyncError> {
-        let http = Client::builder()
+        SyncClient::with_ca_certificate(base, token, None)
+    }
+
+    /// A client that also trusts the certificates in the PEM file `ca_cert` (the centre's own
+    /// certificate authority, or a server's self-signed certificate) for `https://` servers.
+    pub fn with_ca_certificate(
+        base: &str,
+        token: &str,
+        ca_cert: Option<&Path>,
+    ) -> Result<SyncClient, SyncError> {
+        let mut builder = Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|source| SyncError::Unreachable {
-                url: base.to_string(),
-                source,
-            })?;
+            .timeout(Duration::from_secs(60));
+        if let Some(path) = ca_cert {
+            let bad = |reason: String| SyncError::CaCertificate {
+                path: path.to_path_buf(),
+                reason,
+            };
+            let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(bad(
+                    "в файле нет ни одного сертификата PEM (BEGIN CERTIFICATE)".into(),
+                ));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder.build().map_err(|source| SyncError::Unreachable {
+            url: base.to_string(),
+            source,
+        })?;
         Ok(SyncClient {
             http,
             base: base.trim_end_matches('/').to_string(),

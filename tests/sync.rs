@@ -39,6 +39,25 @@ impl LiveServer {
     }
 
     fn serve(state: Arc<ServerState>, dir: tempfile::TempDir) -> LiveServer {
+        LiveServer::serve_with(state, dir, None)
+    }
+
+    /// Serves over HTTPS with the certificate and key in these PEM files.
+    fn serve_tls(
+        state: Arc<ServerState>,
+        dir: tempfile::TempDir,
+        cert: &Path,
+        key: &Path,
+    ) -> LiveServer {
+        let config = tsur_server::tls::server_config(cert, key).unwrap();
+        LiveServer::serve_with(state, dir, Some(config))
+    }
+
+    fn serve_with(
+        state: Arc<ServerState>,
+        dir: tempfile::TempDir,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    ) -> LiveServer {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let served = state.clone();
@@ -46,13 +65,17 @@ impl LiveServer {
             let runtime = tokio::runtime::Runtime::new().unwrap();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let scheme = if tls.is_some() { "https" } else { "http" };
                 url_tx
-                    .send(format!("http://{}", listener.local_addr().unwrap()))
+                    .send(format!("{scheme}://{}", listener.local_addr().unwrap()))
                     .unwrap();
-                api::serve(listener, served, async move {
+                let shutdown = async move {
                     let _ = rx.await;
-                })
-                .await
+                };
+                match tls {
+                    Some(config) => api::serve_tls(listener, config, served, shutdown).await,
+                    None => api::serve(listener, served, shutdown).await,
+                }
                 .unwrap();
             });
         });
@@ -623,4 +646,69 @@ fn a_client_killed_while_applying_pages_keeps_a_sound_replica_and_converges() {
     let status = run().wait().unwrap();
     assert!(status.success());
     assert_eq!(replica_rows(&db), server_rows(&server));
+}
+
+#[test]
+fn tsur_sync_over_https_trusts_the_given_certificate_only() {
+    let plain = LiveServer::start(200);
+    let token = plain.token(Role::Curator, &[]);
+    let certs = tempfile::tempdir().unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
+    let cert = certs.path().join("server.crt");
+    let key = certs.path().join("server.key");
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let mut plain = plain;
+    plain.stop();
+    let server = LiveServer::serve_tls(
+        plain.state.clone(),
+        tempfile::tempdir().unwrap(),
+        &cert,
+        &key,
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replica.sqlite");
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tsur"))
+            .args([
+                "sync",
+                "--server",
+                &server.url,
+                "--token",
+                &token,
+                "--db",
+                db.to_str().unwrap(),
+                "--once",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&[]);
+    assert!(
+        !out.status.success(),
+        "a self-signed server is not trusted by default"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("недоступен"));
+
+    let out = run(&["--ca-cert", "/nonexistent/ca.pem"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("/nonexistent/ca.pem"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = run(&["--ca-cert", cert.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(replica_rows(&db), server_rows(&plain));
 }

@@ -4,7 +4,7 @@
 //! - [`auth`]: roles, scopes, tokens and personal-data masking;
 //! - [`ingest`]: checking connectors' appeals against the pack and computing their deadlines;
 //! - [`actions`]: operator actions on an appeal (lifecycle, pack, deadline rules);
-//! - [`api`]: HTTP API v1 (axum);
+//! - [`api`]: HTTP API v1 (axum); [`tls`]: HTTPS for it;
 //! - [`seed`]: the demo region through ingest; [`embedded`]: a server inside the app for demo mode.
 
 pub mod actions;
@@ -14,6 +14,7 @@ pub mod embedded;
 pub mod ingest;
 pub mod seed;
 pub mod storage;
+pub mod tls;
 
 use serde_json::{Value, json};
 use tsur_core::pack::RegionPack;

@@ -53,6 +53,12 @@ enum Command {
         /// Адрес и порт (порт 0 — любой свободный; выбранный адрес печатается в stdout)
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8480")]
         listen: String,
+        /// Сертификат сервера (PEM, с цепочкой): включает HTTPS; нужен вместе с --tls-key
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// Закрытый ключ сертификата (PEM)
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         #[command(flatten)]
         pack: PackArg,
     },
@@ -141,7 +147,19 @@ fn run(cli: Cli) -> Result<()> {
             print(&format!("{:#}", tsur_server::pack_summary(&pack)));
             Ok(())
         }
-        Command::Serve { db, listen, pack } => serve(&db.db, &listen, &pack),
+        Command::Serve {
+            db,
+            listen,
+            tls_cert,
+            tls_key,
+            pack,
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(tsur_server::tls::server_config(&cert, &key)?),
+                _ => None,
+            };
+            serve(&db.db, &listen, tls, &pack)
+        }
         Command::SeedDemo {
             db,
             appeals,
@@ -225,7 +243,12 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn serve(db: &str, listen: &str, pack: &PackArg) -> Result<()> {
+fn serve(
+    db: &str,
+    listen: &str,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    pack: &PackArg,
+) -> Result<()> {
     let pack = pack.load()?;
     let storage = Storage::open(db)?;
     let state = Arc::new(ServerState::new(storage, pack).map_err(|e| anyhow::anyhow!(e.message))?);
@@ -235,9 +258,13 @@ fn serve(db: &str, listen: &str, pack: &PackArg) -> Result<()> {
             .await
             .with_context(|| format!("не удалось занять адрес {listen}"))?;
         let addr = listener.local_addr()?;
-        eprintln!("tsur-server слушает http://{addr} (база {db})");
-        print(&format!("http://{addr}"));
-        api::serve(listener, state, shutdown_signal()).await?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        eprintln!("tsur-server слушает {scheme}://{addr} (база {db})");
+        print(&format!("{scheme}://{addr}"));
+        match tls {
+            Some(config) => api::serve_tls(listener, config, state, shutdown_signal()).await?,
+            None => api::serve(listener, state, shutdown_signal()).await?,
+        }
         eprintln!("tsur-server остановлен");
         Ok(())
     })
