@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
     let raw_rate = appeals as f64 / raw_secs;
     println!(
         "raw bulk insert: {appeals} appeals in {raw_secs:.2} s = {raw_rate:.0} appeals/s \
-         (one transaction, prepared statements, same schema and indexes)"
+         (one transaction, prepared statements, indexes built after)"
     );
     println!(
         "sync / raw:      {:.0} % (budget: ≥ 100 000 appeals/s and ≥ 50 % of raw)",
@@ -186,10 +186,12 @@ fn read_appeals(store: &Store) -> anyhow::Result<Vec<Appeal>> {
 }
 
 /// Inserts the appeals, their events and answers with plain prepared INSERTs in one transaction
-/// into a new store (same schema, same indexes): what SQLite can do with no sync around it.
+/// into a new store, the best way SQLite offers: rows first, then the same secondary indexes, with
+/// the same page cache the sync uses. The end state is the same as the sync's.
 fn raw_bulk_insert(path: &Path, appeals: &[Appeal]) -> anyhow::Result<f64> {
     let mut store = Store::open(path)?;
     let started = Instant::now();
+    store.begin_bulk_load()?;
     let conn = store.conn_mut();
     let tx = conn.transaction()?;
     {
@@ -266,5 +268,6 @@ fn raw_bulk_insert(path: &Path, appeals: &[Appeal]) -> anyhow::Result<f64> {
         }
     }
     tx.commit()?;
+    store.end_bulk_load()?;
     Ok(started.elapsed().as_secs_f64())
 }

@@ -62,10 +62,8 @@ fn truncate(text: &str) -> String {
     text.chars().take(QUARANTINE_RAW_CHARS).collect()
 }
 
-/// Checks one record of a page; the error is the reason to quarantine it.
-fn check_change(raw: Value, bbox: Option<&BoundingBox>) -> Result<Appeal, String> {
-    let change: Change =
-        serde_json::from_value(raw).map_err(|e| format!("запись не разобрана: {e}"))?;
+/// Checks one parsed record of a page; the error is the reason to quarantine it.
+fn check_change(change: Change, bbox: Option<&BoundingBox>) -> Result<Appeal, String> {
     if change.entity != "appeal" {
         return Err(format!("неизвестный вид записи «{}»", change.entity));
     }
@@ -95,54 +93,103 @@ fn check_change(raw: Value, bbox: Option<&BoundingBox>) -> Result<Appeal, String
     Ok(appeal)
 }
 
+/// A page as it comes over the wire; each record is kept as its raw text until it is checked
+/// on its own, so one bad record does not spoil the page.
+#[derive(serde::Deserialize)]
+struct WirePage<'a> {
+    #[serde(borrow)]
+    changes: Vec<&'a serde_json::value::RawValue>,
+    next: i64,
+    has_more: bool,
+}
+
+/// Why a page that is valid JSON is not a page of the protocol.
+fn page_shape_error(body: &[u8]) -> String {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return "не JSON".into();
+    };
+    if !value.get("changes").is_some_and(Value::is_array) {
+        "нет списка changes".into()
+    } else if !value.get("next").is_some_and(Value::is_i64) {
+        "нет целого next".into()
+    } else if !value.get("has_more").is_some_and(Value::is_boolean) {
+        "нет has_more".into()
+    } else {
+        "страница не по протоколу".into()
+    }
+}
+
 /// Parses a page body. A page that is not what the protocol says is an error as a whole; a
 /// record inside a good page that is wrong is quarantined.
 pub fn parse_page(
-    body: &str,
+    body: &[u8],
     after: i64,
     bbox: Option<&BoundingBox>,
 ) -> Result<ParsedPage, SyncError> {
     let malformed = |reason: String| SyncError::MalformedPage { after, reason };
-    let value: Value =
-        serde_json::from_str(body).map_err(|e| malformed(format!("не JSON: {e}")))?;
-    let changes = value
-        .get("changes")
-        .and_then(Value::as_array)
-        .ok_or_else(|| malformed("нет списка changes".into()))?;
-    let next = value
-        .get("next")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| malformed("нет целого next".into()))?;
-    let has_more = value
-        .get("has_more")
-        .and_then(Value::as_bool)
-        .ok_or_else(|| malformed("нет has_more".into()))?;
-    if next < after {
-        return Err(malformed(format!("курсор пошёл назад: {next} < {after}")));
+    let wire: WirePage = serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            malformed(page_shape_error(body))
+        } else {
+            malformed(format!("не JSON: {e}"))
+        }
+    })?;
+    if wire.next < after {
+        return Err(malformed(format!(
+            "курсор пошёл назад: {} < {after}",
+            wire.next
+        )));
     }
     let mut page = ParsedPage {
-        next,
-        has_more,
+        next: wire.next,
+        has_more: wire.has_more,
+        appeals: Vec::with_capacity(wire.changes.len()),
         ..ParsedPage::default()
     };
-    for raw in changes {
-        let seq = raw.get("seq").and_then(Value::as_i64);
-        if seq.is_some_and(|s| s <= after || s > next) {
+    for raw in wire.changes {
+        let (seq, checked) = match serde_json::from_str::<Change>(raw.get()) {
+            Ok(change) => (Some(change.seq), check_change(change, bbox)),
+            Err(e) => {
+                // Not a change we understand: still find its place in the feed if it has one.
+                let seq = serde_json::from_str::<Value>(raw.get())
+                    .ok()
+                    .and_then(|v| v.get("seq").and_then(Value::as_i64));
+                (seq, Err(format!("запись не разобрана: {e}")))
+            }
+        };
+        if seq.is_some_and(|s| s <= after || s > wire.next) {
             return Err(malformed(format!(
-                "запись {seq:?} вне страницы ({after}, {next}]"
+                "запись {seq:?} вне страницы ({after}, {}]",
+                wire.next
             )));
         }
-        let text = raw.to_string();
-        match check_change(raw.clone(), bbox) {
+        match checked {
             Ok(appeal) => page.appeals.push(appeal),
             Err(reason) => page.quarantined.push(Quarantined {
                 seq,
                 reason,
-                raw: truncate(&text),
+                raw: truncate(raw.get()),
             }),
         }
     }
     Ok(page)
+}
+
+/// Whether to ask the server for gzip: yes across a network, no on this machine, where
+/// compressing and decompressing a million records costs far more than moving them.
+pub fn wants_compression(base: &str) -> bool {
+    let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = if let Some(bracketed) = authority.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
 }
 
 /// Talks to one server with one token.
@@ -166,7 +213,8 @@ impl SyncClient {
     ) -> Result<SyncClient, SyncError> {
         let mut builder = Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60));
+            .timeout(Duration::from_secs(60))
+            .gzip(wants_compression(base));
         if let Some(path) = ca_cert {
             let bad = |reason: String| SyncError::CaCertificate {
                 path: path.to_path_buf(),
@@ -194,6 +242,14 @@ impl SyncClient {
     }
 
     fn get(&self, path: &str) -> Result<String, SyncError> {
+        let body = self.get_bytes(path)?;
+        String::from_utf8(body).map_err(|e| SyncError::Server {
+            status: 200,
+            message: format!("ответ {path} не в UTF-8: {e}"),
+        })
+    }
+
+    fn get_bytes(&self, path: &str) -> Result<Vec<u8>, SyncError> {
         let url = format!("{}{path}", self.base);
         let response = self
             .http
@@ -281,7 +337,7 @@ impl SyncClient {
         wait_secs: u64,
         bbox: Option<&BoundingBox>,
     ) -> Result<ParsedPage, SyncError> {
-        let body = self.get(&format!(
+        let body = self.get_bytes(&format!(
             "/api/v1/changes?after={after}&limit={PAGE_LIMIT}&wait={wait_secs}"
         ))?;
         parse_page(&body, after, bbox)
@@ -309,7 +365,7 @@ impl SyncClient {
                 })?;
             let body = read_body(response, &url)?;
             let answer: ActionsResponse =
-                serde_json::from_str(&body).map_err(|e| SyncError::Server {
+                serde_json::from_slice(&body).map_err(|e| SyncError::Server {
                     status: 200,
                     message: format!("ответ на действия не разобран: {e}"),
                 })?;
@@ -340,19 +396,19 @@ fn describe(outcome: &ActionOutcome) -> (&'static str, Option<String>) {
     }
 }
 
-fn read_body(response: reqwest::blocking::Response, url: &str) -> Result<String, SyncError> {
+fn read_body(response: reqwest::blocking::Response, url: &str) -> Result<Vec<u8>, SyncError> {
     let status = response.status();
-    let body = response.text().map_err(|source| SyncError::Unreachable {
+    let body = response.bytes().map_err(|source| SyncError::Unreachable {
         url: url.to_string(),
         source,
     })?;
     if status.is_success() {
-        return Ok(body);
+        return Ok(body.to_vec());
     }
-    let message = serde_json::from_str::<Value>(&body)
+    let message = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("message").and_then(Value::as_str).map(String::from))
-        .unwrap_or_else(|| body.chars().take(200).collect());
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
     if status.as_u16() == 401 || status.as_u16() == 403 {
         Err(SyncError::Refused {
             status: status.as_u16(),
@@ -403,6 +459,59 @@ pub struct SyncReport {
     pub pushed: PushReport,
 }
 
+/// Pages fetched and parsed ahead of the one being written.
+const PAGES_AHEAD: usize = 2;
+
+/// Pulls pages until the server has no more; returns the cursor reached. A fetcher thread
+/// downloads and parses the next pages while this one writes the current page, so the network,
+/// JSON and SQLite work overlap; pages are still applied strictly in order, each with its cursor.
+fn pull_pages(
+    client: &SyncClient,
+    store: &mut Store,
+    pack: &RegionPack,
+    latest: i64,
+    long_poll_secs: u64,
+    report: &mut SyncReport,
+    progress: &mut dyn FnMut(i64, i64),
+) -> Result<i64, SyncError> {
+    let start = store.cursor()?;
+    let bbox = pack.region.bbox;
+    std::thread::scope(|scope| {
+        let (pages_tx, pages) = std::sync::mpsc::sync_channel(PAGES_AHEAD);
+        scope.spawn(move || {
+            let (mut after, mut wait) = (start, long_poll_secs);
+            loop {
+                let page = client.page(after, wait, Some(&bbox));
+                wait = 0;
+                let more = match &page {
+                    Ok(p) => {
+                        after = p.next;
+                        p.has_more
+                    }
+                    Err(_) => false,
+                };
+                // A closed channel means the writer stopped (it failed): stop fetching.
+                if pages_tx.send(page).is_err() || !more {
+                    return;
+                }
+            }
+        });
+        for page in pages {
+            let page: ParsedPage = page?;
+            report.pages += 1;
+            report.written += store.apply_page(&page.appeals, &page.quarantined, page.next)? as u64;
+            report.quarantined += page.quarantined.len() as u64;
+            let cursor = store.cursor()?;
+            progress(cursor, latest.max(cursor));
+            if !page.has_more {
+                return Ok(cursor);
+            }
+        }
+        // The fetcher always ends with a last page or an error; this is only a safe answer.
+        Ok(store.cursor()?)
+    })
+}
+
 /// Pushes the outbox, then pulls every page until caught up. The first page long-polls up to
 /// `long_poll_secs` when there is nothing new (0: answer at once). `progress(cursor, latest)` is
 /// called after each page.
@@ -420,19 +529,51 @@ pub fn sync_once(
         ..SyncReport::default()
     };
     let mut cursor = store.cursor()?;
-    let mut wait = long_poll_secs;
-    loop {
-        let page = client.page(cursor, wait, Some(&pack.region.bbox))?;
-        wait = 0;
-        report.pages += 1;
-        report.written += store.apply_page(&page.appeals, &page.quarantined, page.next)? as u64;
-        report.quarantined += page.quarantined.len() as u64;
-        cursor = store.cursor()?;
-        progress(cursor, latest.max(cursor));
-        if !page.has_more {
-            break;
-        }
+    // An initial sync into an empty replica loads in bulk: indexes are built once at the end.
+    let bulk = cursor == 0 && store.is_empty()?;
+    if bulk {
+        store.begin_bulk_load()?;
     }
+    let pulled = pull_pages(
+        client,
+        store,
+        &pack,
+        latest,
+        long_poll_secs,
+        &mut report,
+        progress,
+    );
+    // Also after a failure: the replica stays fully indexed whatever happened.
+    let ended = if bulk { store.end_bulk_load() } else { Ok(()) };
+    cursor = pulled?;
+    ended?;
     report.cursor = cursor;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_is_asked_for_across_a_network_only() {
+        for local in [
+            "http://127.0.0.1:8480",
+            "https://127.0.0.1",
+            "http://localhost:8480/",
+            "http://LOCALHOST",
+            "http://[::1]:8480",
+            "http://127.5.5.5:1/x",
+        ] {
+            assert!(!wants_compression(local), "{local}");
+        }
+        for remote in [
+            "https://tsur.cur74.ru",
+            "http://10.0.0.5:8480",
+            "http://[2001:db8::1]:8480",
+            "https://localhost.example.org",
+        ] {
+            assert!(wants_compression(remote), "{remote}");
+        }
+    }
 }

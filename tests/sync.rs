@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tsur::sync::{SyncClient, SyncError, sync_once};
 use tsur_core::demo::{DemoParams, write_demo_replica};
+use tsur_core::domain::Appeal;
 use tsur_core::pack::RegionPack;
 use tsur_core::store::{OutboxAction, Store};
 use tsur_server::api::{self, ServerState};
@@ -206,6 +207,63 @@ fn an_initial_and_an_incremental_sync_equal_the_server() {
     // Nothing new: one empty page, nothing written.
     let report = sync(&server.url, &token, &db).unwrap();
     assert_eq!((report.written, report.pages, report.cursor), (0, 1, 3_500));
+}
+
+/// A checksum over every appeal (as its JSON, in id order) of a replica and of the server.
+fn checksums(replica: &Path, server: &LiveServer) -> ((usize, u64), (usize, u64)) {
+    use std::hash::{Hash, Hasher};
+    let digest = |rows: &mut dyn Iterator<Item = Appeal>| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut count = 0;
+        for appeal in rows {
+            serde_json::to_string(&appeal).unwrap().hash(&mut hasher);
+            count += 1;
+        }
+        (count, hasher.finish())
+    };
+    let store = Store::open_existing(replica).unwrap();
+    let ids: Vec<i64> = store
+        .conn()
+        .prepare("SELECT id FROM appeals ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let ours = digest(
+        &mut ids
+            .iter()
+            .map(|&id| store.load_appeal(id).unwrap().unwrap()),
+    );
+    let conn = rusqlite::Connection::open(server._dir.path().join("server.sqlite")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT data FROM appeals ORDER BY id")
+        .unwrap();
+    let theirs = digest(
+        &mut stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|d| serde_json::from_str::<Appeal>(&d.unwrap()).unwrap()),
+    );
+    (ours, theirs)
+}
+
+#[test]
+fn an_initial_sync_of_100_000_appeals_equals_the_server() {
+    let server = LiveServer::start(100_000);
+    let token = server.token(Role::Curator, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replica.sqlite");
+    let report = sync(&server.url, &token, &db).unwrap();
+    assert_eq!((report.written, report.cursor), (100_000, 100_000));
+    let (ours, theirs) = checksums(&db, &server);
+    assert_eq!(ours.0, 100_000);
+    assert_eq!(ours, theirs, "the replica's checksum equals the server's");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
 }
 
 #[test]

@@ -117,13 +117,9 @@ async fn accept_loop(
                 Duration::from_secs(HANDSHAKE_TIMEOUT_SECS),
                 acceptor.accept(tcp),
             );
-            match handshake.await {
-                Ok(Ok(tls)) => {
-                    let _ = ready.send((tls, peer)).await;
-                }
-                // A client that speaks plain HTTP or distrusts our certificate: its problem, not
-                // the server's; the connection is dropped.
-                Ok(Err(_)) | Err(_) => {}
+            // A client that speaks plain HTTP, distrusts our certificate or stalls is dropped.
+            if let Ok(Ok(tls)) = handshake.await {
+                let _ = ready.send((tls, peer)).await;
             }
         });
     }

@@ -730,6 +730,40 @@ async fn postgres_a_long_poll_sees_a_commit_made_by_another_server() {
     assert!(waited < Duration::from_secs(10), "woke after {waited:?}");
 }
 
+async fn pages_are_gzip_compressed_for_clients_that_ask(backend: Backend) {
+    let Some(server) = TestServer::start(backend, 300).await else {
+        return;
+    };
+    let token = server.token("kurator", Role::Curator, &[], &[]);
+    let url = format!("{}/api/v1/changes?limit=300", server.url);
+    // A client that leaves the body as it comes (another crate in the build may turn on
+    // reqwest's own gzip decoding, which would hide the encoding).
+    let http = reqwest::Client::builder().no_gzip().build().unwrap();
+    let plain = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap();
+    let page: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(page["changes"].as_array().unwrap().len(), 300);
+
+    let gzipped = http
+        .get(&url)
+        .bearer_auth(&token)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzipped.status(), StatusCode::OK);
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    let gzipped = gzipped.bytes().await.unwrap();
+    assert_eq!(&gzipped[..2], &[0x1f, 0x8b], "a gzip stream");
+    assert!(
+        gzipped.len() * 3 < plain.len(),
+        "compressed {} bytes of {}",
+        gzipped.len(),
+        plain.len()
+    );
+}
+
 /// Every test above, once per backend.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -761,4 +795,5 @@ on_both_backends!(
     actions_apply_once_conflict_on_stale_versions_and_respect_scope,
     two_clients_editing_one_case_get_one_applied_and_one_conflict,
     a_thousand_actions_sent_twice_are_applied_exactly_once,
+    pages_are_gzip_compressed_for_clients_that_ask,
 );

@@ -19,7 +19,7 @@ pub use corpus::DemoCorpus;
 
 use crate::domain::{AnswerKind, InvalidTransition, Status};
 use crate::pack::{PackError, RegionPack};
-use crate::store::{SCHEMA_V1_INDEXES, Store, StoreError};
+use crate::store::{Store, StoreError};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use model::Model;
 use rng::DemoRng;
@@ -281,12 +281,9 @@ fn generate_into(
     let (plan, hotspots) = plan::plan(&model, params.appeals, params.now_utc, &mut plan_rng)?;
 
     // Bulk load: rows first, secondary indexes after.
+    store.drop_secondary_indexes()?;
     let conn = store.conn_mut();
     conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -200000;")?;
-    for index in SCHEMA_V1_INDEXES {
-        let name = index.split_whitespace().nth(5).unwrap_or_default();
-        conn.execute(&format!("DROP INDEX IF EXISTS {name}"), [])?;
-    }
     let tx = conn.transaction()?;
     let mut summary = DemoSummary::default();
     {
@@ -370,9 +367,9 @@ fn generate_into(
         )?;
     }
     tx.commit()?;
-    for index in SCHEMA_V1_INDEXES {
-        conn.execute(index, [])?;
-    }
-    conn.execute_batch("PRAGMA synchronous = NORMAL; ANALYZE;")?;
+    store.build_secondary_indexes()?;
+    store
+        .conn()
+        .execute_batch("PRAGMA synchronous = NORMAL; ANALYZE;")?;
     Ok(summary)
 }

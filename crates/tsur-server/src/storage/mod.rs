@@ -18,6 +18,75 @@ use tsur_core::domain::{Appeal, AppealId};
 use tsur_core::sync::{Action, ActionOutcome};
 pub use tsur_core::sync::{Change, ChangesPage};
 
+/// One change as the feed serves it: the wire format of [`Change`], with the snapshot kept as
+/// JSON text so that it need not be decoded and encoded again on its way out.
+#[derive(Debug, Clone)]
+pub struct ServedChange {
+    pub seq: i64,
+    pub entity: String,
+    pub id: i64,
+    pub version: i64,
+    /// The snapshot as JSON text, masked for the reader.
+    pub data: String,
+}
+
+/// A page of the feed as served: the wire format of [`ChangesPage`].
+#[derive(Debug, Clone)]
+pub struct ServedPage {
+    pub changes: Vec<ServedChange>,
+    pub next: i64,
+    pub has_more: bool,
+}
+
+impl ServedPage {
+    /// The page as JSON, each snapshot written out as the text it already is.
+    pub fn to_json(&self) -> String {
+        let capacity = self
+            .changes
+            .iter()
+            .map(|c| c.data.len() + 80)
+            .sum::<usize>()
+            + 64;
+        let mut out = String::with_capacity(capacity);
+        out.push_str("{\"changes\":[");
+        for (i, c) in self.changes.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            // The entity name is the only string here that needs escaping.
+            let entity = serde_json::to_string(&c.entity).unwrap_or_else(|_| "\"\"".into());
+            out.push_str(&format!(
+                "{{\"seq\":{},\"entity\":{entity},\"id\":{},\"version\":{},\"data\":",
+                c.seq, c.id, c.version
+            ));
+            out.push_str(&c.data);
+            out.push('}');
+        }
+        out.push_str(&format!(
+            "],\"next\":{},\"has_more\":{}}}",
+            self.next, self.has_more
+        ));
+        out
+    }
+}
+
+/// The stored snapshot `data` of change `seq` as `principal` may see it. Roles that see
+/// everything get the stored JSON as it is — the server wrote it from an [`Appeal`] itself, and an
+/// initial sync of a million appeals would otherwise decode and re-encode every one; the others
+/// get it decoded, masked and encoded again.
+pub(crate) fn snapshot_for(
+    principal: &Principal,
+    seq: i64,
+    data: String,
+) -> Result<String, StorageError> {
+    if principal.role.privacy() == crate::auth::Privacy::Full {
+        return Ok(data);
+    }
+    let corrupt = |e: serde_json::Error| StorageError::Corrupt(format!("изменение {seq}: {e}"));
+    let appeal: Appeal = serde_json::from_str(&data).map_err(corrupt)?;
+    serde_json::to_string(&principal.mask(appeal)).map_err(corrupt)
+}
+
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -161,7 +230,7 @@ impl Storage {
         principal: &Principal,
         after: i64,
         limit: u32,
-    ) -> Result<ChangesPage, StorageError> {
+    ) -> Result<ServedPage, StorageError> {
         dispatch!(self, s => s.changes(principal, after, limit))
     }
 
@@ -244,4 +313,56 @@ pub(crate) fn decide_action(
 /// The JSON snapshot stored for an appeal.
 pub(crate) fn to_json(appeal: &Appeal) -> Result<String, StorageError> {
     serde_json::to_string(appeal).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_served_page_is_the_json_of_the_protocol_page() {
+        let page = ServedPage {
+            changes: vec![
+                ServedChange {
+                    seq: 7,
+                    entity: "appeal".into(),
+                    id: 3,
+                    version: 2,
+                    data: r#"{"text":"нет \"отопления\"","n":[1,2]}"#.into(),
+                },
+                ServedChange {
+                    seq: 9,
+                    entity: "odd \"name\"".into(),
+                    id: 4,
+                    version: 1,
+                    data: "{}".into(),
+                },
+            ],
+            next: 12,
+            has_more: true,
+        };
+        let parsed: serde_json::Value = serde_json::from_str(&page.to_json()).unwrap();
+        assert_eq!(
+            parsed,
+            json!({
+                "changes": [
+                    {"seq": 7, "entity": "appeal", "id": 3, "version": 2,
+                     "data": {"text": "нет \"отопления\"", "n": [1, 2]}},
+                    {"seq": 9, "entity": "odd \"name\"", "id": 4, "version": 1, "data": {}},
+                ],
+                "next": 12,
+                "has_more": true,
+            })
+        );
+        let empty = ServedPage {
+            changes: vec![],
+            next: 0,
+            has_more: false,
+        };
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&empty.to_json()).unwrap(),
+            json!({"changes": [], "next": 0, "has_more": false})
+        );
+    }
 }

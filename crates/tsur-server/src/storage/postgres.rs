@@ -23,7 +23,10 @@
 //! tokio runtime (`spawn_blocking`, or an async test) runs on a short-lived scoped thread, because
 //! blocking on one runtime from inside another's context is refused by tokio.
 
-use super::{Change, ChangesPage, IngestOutcome, StorageError, TokenInfo, decide_action, to_json};
+use super::{
+    IngestOutcome, ServedChange, ServedPage, StorageError, TokenInfo, decide_action, snapshot_for,
+    to_json,
+};
 use crate::auth::{Principal, Role, hash_token, new_token};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -500,7 +503,7 @@ impl PostgresStorage {
         principal: &Principal,
         after: i64,
         limit: u32,
-    ) -> Result<ChangesPage, StorageError> {
+    ) -> Result<ServedPage, StorageError> {
         self.with_client(async move |client: &mut Client| {
             let rows = client
                 .query(
@@ -521,18 +524,16 @@ impl PostgresStorage {
                 if !principal.sees(block.as_deref(), municipality.as_deref()) {
                     continue;
                 }
-                let data: &str = row.try_get(6)?;
-                let appeal: Appeal = serde_json::from_str(data)
-                    .map_err(|e| StorageError::Corrupt(format!("изменение {seq}: {e}")))?;
-                changes.push(Change {
+                let data: String = row.try_get(6)?;
+                changes.push(ServedChange {
                     seq,
                     entity: row.try_get(1)?,
                     id: row.try_get(2)?,
                     version: row.try_get(3)?,
-                    data: principal.mask(appeal),
+                    data: snapshot_for(principal, seq, data)?,
                 });
             }
-            Ok(ChangesPage {
+            Ok(ServedPage {
                 changes,
                 next,
                 has_more,

@@ -1,7 +1,10 @@
 //! The SQLite backend: one writer connection (SQLite serialises writers anyway, so sequences
 //! commit in order and the feed can never skip one) and a small pool of readers (WAL).
 
-use super::{Change, ChangesPage, IngestOutcome, StorageError, TokenInfo, decide_action, to_json};
+use super::{
+    IngestOutcome, ServedChange, ServedPage, StorageError, TokenInfo, decide_action, snapshot_for,
+    to_json,
+};
 use crate::auth::{Principal, Role, hash_token, new_token};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -352,7 +355,7 @@ impl SqliteStorage {
         principal: &Principal,
         after: i64,
         limit: u32,
-    ) -> Result<ChangesPage, StorageError> {
+    ) -> Result<ServedPage, StorageError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT seq, entity, entity_id, version, block_code, municipality_code, data
@@ -377,17 +380,15 @@ impl SqliteStorage {
                     continue;
                 }
                 let data: String = row.get(6)?;
-                let appeal: Appeal = serde_json::from_str(&data)
-                    .map_err(|e| StorageError::Corrupt(format!("изменение {seq}: {e}")))?;
-                changes.push(Change {
+                changes.push(ServedChange {
                     seq,
                     entity: row.get(1)?,
                     id: row.get(2)?,
                     version: row.get(3)?,
-                    data: principal.mask(appeal),
+                    data: snapshot_for(principal, seq, data)?,
                 });
             }
-            Ok(ChangesPage {
+            Ok(ServedPage {
                 changes,
                 next,
                 has_more,
