@@ -2,7 +2,9 @@
 # Benchmarks anyone can run with one command (release build):
 #   scripts/bench.sh [APPEALS]      (default 1000000)
 # Prints wall time and peak memory of `tsur demo-data` and `tsur stats --json` on that many
-# appeals, best of three runs each. Results go to BENCHMARKS.md by hand, with the machine.
+# appeals, best of three runs each, then the initial-sync benchmark (`cargo bench --bench sync`:
+# a real server on 127.0.0.1 into an empty replica, against a raw bulk insert of the same rows).
+# Results go to BENCHMARKS.md by hand, with the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 appeals=${1:-1000000}
@@ -29,3 +31,6 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 measure "demo-data --appeals $appeals" sh -c "rm -f '$db' && target/release/tsur demo-data --db '$db' --appeals $appeals --seed 1 --now 2026-11-25"
 measure "stats --json ($appeals appeals)" target/release/tsur stats --db "$db" --json --now 2026-11-25
 echo "replica size: $(du -m "$db" | cut -f1) MB"
+
+echo "== initial sync ($appeals appeals; the server database is kept in target/bench-data/)"
+cargo bench --quiet --bench sync -- "$appeals"
