@@ -129,7 +129,11 @@ pub fn run(cli: Cli) -> Result<()> {
             cli.pack.pack,
         ),
         Some(Command::DemoData(args)) => demo_data(&cli.pack, &args),
-        Some(Command::Sync(args)) => sync(&args),
+        Some(Command::Sync(mut args)) => {
+            // `tsur --ca-cert F sync …` means the same as `tsur sync --ca-cert F …`.
+            args.ca.ca_cert = args.ca.ca_cert.or(cli.ca.ca_cert);
+            sync(&args)
+        }
         Some(Command::Stats(args)) => {
             let out = stats(&cli.pack, &args)?;
             let mut stdout = std::io::stdout().lock();

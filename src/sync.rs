@@ -25,7 +25,7 @@ const QUARANTINE_RAW_CHARS: usize = 4_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("сервер {url} недоступен: {source}")]
+    #[error("сервер {url} недоступен: {}", error_chain(.source))]
     Unreachable {
         url: String,
         #[source]
@@ -47,6 +47,26 @@ pub enum SyncError {
     BadPack(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("не удалось запустить поток синхронизации: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// An error with its causes ("error sending request: … : invalid peer certificate: UnknownIssuer"),
+/// and advice when the cause is a certificate this client does not trust.
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if text.to_lowercase().contains("certificate") {
+        text.push_str(
+            " (сертификат сервера не признан: укажите сертификат центра параметром --ca-cert)",
+        );
+    }
+    text
 }
 
 /// A page as the client accepts it: good records, quarantined ones, and the new cursor.
@@ -211,10 +231,20 @@ impl SyncClient {
         token: &str,
         ca_cert: Option<&Path>,
     ) -> Result<SyncClient, SyncError> {
+        SyncClient::with_options(base, token, ca_cert, wants_compression(base))
+    }
+
+    /// A client that asks for gzip or not as told (the others decide by the address).
+    pub fn with_options(
+        base: &str,
+        token: &str,
+        ca_cert: Option<&Path>,
+        gzip: bool,
+    ) -> Result<SyncClient, SyncError> {
         let mut builder = Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60))
-            .gzip(wants_compression(base));
+            .gzip(gzip);
         if let Some(path) = ca_cert {
             let bad = |reason: String| SyncError::CaCertificate {
                 path: path.to_path_buf(),
@@ -478,7 +508,8 @@ fn pull_pages(
     let bbox = pack.region.bbox;
     std::thread::scope(|scope| {
         let (pages_tx, pages) = std::sync::mpsc::sync_channel(PAGES_AHEAD);
-        scope.spawn(move || {
+        let fetcher = std::thread::Builder::new().name("tsur-sync-fetch".into());
+        fetcher.spawn_scoped(scope, move || {
             let (mut after, mut wait) = (start, long_poll_secs);
             loop {
                 let page = client.page(after, wait, Some(&bbox));
@@ -495,7 +526,7 @@ fn pull_pages(
                     return;
                 }
             }
-        });
+        })?;
         for page in pages {
             let page: ParsedPage = page?;
             report.pages += 1;
@@ -530,7 +561,7 @@ pub fn sync_once(
     };
     let mut cursor = store.cursor()?;
     // An initial sync into an empty replica loads in bulk: indexes are built once at the end.
-    let bulk = cursor == 0 && store.is_empty()?;
+    let bulk = cursor == 0 && latest > 0 && store.is_empty()?;
     if bulk {
         store.begin_bulk_load()?;
     }

@@ -117,6 +117,26 @@ impl LiveServer {
         self.state.latest_seq.send_replace(latest);
     }
 
+    /// Ingests a newer version (a changed text) of these appeals of an earlier `seed` call.
+    fn touch(&mut self, seed: u64, ids: std::ops::RangeInclusive<i64>) {
+        let pack = &self.state.pack;
+        let replica = self._dir.path().join(format!("demo-{seed}.sqlite"));
+        let store = Store::open_existing(&replica).unwrap();
+        let engine = pack.deadline_engine();
+        let items = ids
+            .map(|id| {
+                let mut appeal = store.load_appeal(id).unwrap().unwrap();
+                appeal.text.push_str(" (дополнено)");
+                let mut item = IngestAppeal::from_appeal(appeal);
+                item.source = format!("demo-{seed}");
+                ingest::prepare(pack, &engine, item)
+            })
+            .collect();
+        self.state.storage.ingest(items).unwrap();
+        let latest = self.state.storage.latest_seq().unwrap();
+        self.state.latest_seq.send_replace(latest);
+    }
+
     fn token(&self, role: Role, blocks: &[&str]) -> String {
         let blocks: Vec<String> = blocks.iter().map(|s| s.to_string()).collect();
         self.state
@@ -250,20 +270,44 @@ fn checksums(replica: &Path, server: &LiveServer) -> ((usize, u64), (usize, u64)
 
 #[test]
 fn an_initial_sync_of_100_000_appeals_equals_the_server() {
-    let server = LiveServer::start(100_000);
+    let mut server = LiveServer::start(100_000);
+    // Newer versions of 2,000 appeals in the same feed: the initial load replaces histories.
+    server.touch(31, 1..=2_000);
     let token = server.token(Role::Curator, &[]);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("replica.sqlite");
     let report = sync(&server.url, &token, &db).unwrap();
-    assert_eq!((report.written, report.cursor), (100_000, 100_000));
+    assert_eq!(report.cursor, 102_000);
+    assert_eq!(report.written, 102_000, "each version once, in order");
     let (ours, theirs) = checksums(&db, &server);
     assert_eq!(ours.0, 100_000);
     assert_eq!(ours, theirs, "the replica's checksum equals the server's");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let check: String = conn
+    let store = Store::open_existing(&db).unwrap();
+    assert_eq!(
+        store.missing_secondary_indexes().unwrap(),
+        Vec::<&str>::new(),
+        "the bulk load built its indexes"
+    );
+    let check: String = store
+        .conn()
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
+}
+
+#[test]
+fn a_sync_that_asks_for_gzip_equals_the_server() {
+    let mut server = LiveServer::start(3_000);
+    server.touch(31, 1..=100);
+    let token = server.token(Role::Curator, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replica.sqlite");
+    let client = SyncClient::with_options(&server.url, &token, None, true).unwrap();
+    let mut store = Store::open(&db).unwrap();
+    let report = sync_once(&client, &mut store, 0, &mut |_, _| {}).unwrap();
+    assert_eq!(report.cursor, 3_100);
+    drop(store);
+    assert_eq!(replica_rows(&db), server_rows(&server));
 }
 
 #[test]
@@ -615,7 +659,9 @@ impl LiveServer {
 
 #[test]
 fn a_server_that_goes_away_mid_sync_is_caught_up_with_after_it_returns() {
-    let mut server = LiveServer::start(4_000);
+    // Many pages: the fetcher runs up to three pages ahead of the writer, and the server must
+    // still have some left to send when it goes away.
+    let mut server = LiveServer::start(20_000);
     let token = server.token(Role::Curator, &[]);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("replica.sqlite");
@@ -632,12 +678,15 @@ fn a_server_that_goes_away_mid_sync_is_caught_up_with_after_it_returns() {
     let err = result.expect_err("the server left mid-sync");
     assert!(matches!(err, SyncError::Unreachable { .. }), "{err}");
     let partial = store.cursor().unwrap();
-    assert!((1..4_000).contains(&partial), "one page kept: {partial}");
+    assert!(
+        (1..20_000).contains(&partial),
+        "the pages before it left are kept: {partial}"
+    );
     drop(store);
 
     server.restart();
     let report = sync(&server.url, &token, &db).unwrap();
-    assert_eq!(report.cursor, 4_000);
+    assert_eq!(report.cursor, 20_000);
     assert_eq!(
         replica_rows(&db),
         server_rows(&server),
@@ -704,6 +753,14 @@ fn a_client_killed_while_applying_pages_keeps_a_sound_replica_and_converges() {
     let status = run().wait().unwrap();
     assert!(status.success());
     assert_eq!(replica_rows(&db), server_rows(&server));
+    assert!(
+        Store::open_existing(&db)
+            .unwrap()
+            .missing_secondary_indexes()
+            .unwrap()
+            .is_empty(),
+        "indexes dropped by a killed bulk load are back"
+    );
 }
 
 #[test]

@@ -123,6 +123,11 @@ impl Principal {
     }
 
     /// The appeal as this principal may receive it.
+    /// Whether [`Principal::mask`] leaves appeals as they are for this principal.
+    pub fn sees_everything_unmasked(&self) -> bool {
+        self.role.privacy() == Privacy::Full
+    }
+
     pub fn mask(&self, mut appeal: Appeal) -> Appeal {
         match self.role.privacy() {
             Privacy::Full => appeal,

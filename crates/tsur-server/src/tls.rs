@@ -28,7 +28,7 @@ pub enum TlsError {
     Certificate { path: PathBuf, reason: String },
     #[error("закрытый ключ {path}: {reason}")]
     Key { path: PathBuf, reason: String },
-    #[error("сертификат и ключ не подходят друг к другу: {0}")]
+    #[error("сертификат и ключ не подходят друг к другу или не поддерживаются: {0}")]
     Config(String),
 }
 

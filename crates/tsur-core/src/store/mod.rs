@@ -220,8 +220,11 @@ impl Store {
         configure(&conn).map_err(sql)?;
         let mut store = Store { conn, path };
         store.migrate()?;
-        // A bulk load that was cut off may have left the indexes dropped.
-        store.build_secondary_indexes()?;
+        // A bulk load that was cut off may have left indexes dropped; nothing is written when
+        // all are there.
+        if !store.missing_secondary_indexes()?.is_empty() {
+            store.build_secondary_indexes()?;
+        }
         Ok(store)
     }
 
@@ -287,17 +290,37 @@ impl Store {
             .filter_map(|sql| sql.split_whitespace().nth(5))
     }
 
-    /// Drops the secondary indexes before a bulk load into an empty replica: building them once
-    /// afterwards ([`Store::build_secondary_indexes`]) costs a fraction of keeping them up to date
-    /// row by row (ENGINEERING §6). A load cut off in between leaves them missing, and the next
-    /// [`Store::open`] builds them again.
+    /// Drops the indexes the UI reads appeals with before a bulk load into an empty replica:
+    /// building them once afterwards ([`Store::build_secondary_indexes`]) costs a fraction of
+    /// keeping them up to date row by row (ENGINEERING §6). The indexes of events and answers
+    /// stay: writing a newer version of an appeal replaces its history by appeal id. A load cut
+    /// off in between leaves the dropped ones missing, and the next [`Store::open`] builds them.
     pub fn drop_secondary_indexes(&mut self) -> Result<(), StoreError> {
-        for name in Self::secondary_index_names() {
+        for name in Self::secondary_index_names().filter(|n| n.starts_with("appeals_")) {
             self.conn
                 .execute(&format!("DROP INDEX IF EXISTS {name}"), [])
                 .map_err(|e| self.sql_error(e))?;
         }
         Ok(())
+    }
+
+    /// The secondary indexes this replica lacks (none, unless a bulk load was cut off).
+    pub fn missing_secondary_indexes(&self) -> Result<Vec<&'static str>, StoreError> {
+        let mut missing = Vec::new();
+        for name in Self::secondary_index_names() {
+            let exists: bool = self
+                .conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+                    [name],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.sql_error(e))?;
+            if !exists {
+                missing.push(name);
+            }
+        }
+        Ok(missing)
     }
 
     /// Whether the replica holds no appeals.

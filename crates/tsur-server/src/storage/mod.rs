@@ -79,10 +79,13 @@ pub(crate) fn snapshot_for(
     seq: i64,
     data: String,
 ) -> Result<String, StorageError> {
-    if principal.role.privacy() == crate::auth::Privacy::Full {
+    let corrupt = |e: serde_json::Error| StorageError::Corrupt(format!("изменение {seq}: {e}"));
+    if principal.sees_everything_unmasked() {
+        // Still checked to be JSON: one damaged row must be a clear error naming it, not a
+        // page no client can read.
+        serde_json::from_str::<&serde_json::value::RawValue>(&data).map_err(corrupt)?;
         return Ok(data);
     }
-    let corrupt = |e: serde_json::Error| StorageError::Corrupt(format!("изменение {seq}: {e}"));
     let appeal: Appeal = serde_json::from_str(&data).map_err(corrupt)?;
     serde_json::to_string(&principal.mask(appeal)).map_err(corrupt)
 }
@@ -363,6 +366,34 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&empty.to_json()).unwrap(),
             json!({"changes": [], "next": 0, "has_more": false})
+        );
+    }
+
+    fn principal(role: crate::auth::Role) -> Principal {
+        Principal {
+            token_id: 1,
+            user: "t".into(),
+            role,
+            blocks: vec![],
+            municipalities: vec![],
+        }
+    }
+
+    #[test]
+    fn a_damaged_snapshot_is_an_error_naming_its_change_for_every_role() {
+        for role in [crate::auth::Role::Curator, crate::auth::Role::Wall] {
+            let err = snapshot_for(&principal(role), 42, r#"{"id": 1, "text": "обрыв"#.into())
+                .unwrap_err();
+            assert!(
+                matches!(&err, StorageError::Corrupt(m) if m.contains("изменение 42")),
+                "{role:?}: {err}"
+            );
+        }
+        let intact = r#"{"id":1}"#.to_string();
+        assert_eq!(
+            snapshot_for(&principal(crate::auth::Role::Curator), 1, intact.clone()).unwrap(),
+            intact,
+            "passed through as stored"
         );
     }
 }
