@@ -7,8 +7,10 @@
 //! - [`stats`]: counts for the CLI and the first window;
 //! - [`demo`]: the deterministic demo-region generator;
 //! - [`sync`]: the change feed and operator actions shared by the server and the app;
-//! - [`clock`]: time that tests can fix.
+//! - [`clock`]: time that tests can fix;
+//! - [`analytics`]: the in-memory read model for KPIs, rankings and the heat grid.
 
+pub mod analytics;
 pub mod calendar;
 pub mod clock;
 pub mod deadline;
