@@ -56,9 +56,9 @@ fn loaded_from_a_replica_it_equals_the_model_of_its_appeals() {
         .collect();
     let built = ReadModel::from_appeals(&appeals);
     assert_eq!(loaded.len(), 3_000);
-    for i in 0..3_000 {
+    for (i, appeal) in appeals.iter().enumerate() {
         assert_eq!(facts_at(&loaded, i), facts_at(&built, i), "row {i}");
-        assert_eq!(facts_at(&built, i), AppealFacts::of(&appeals[i]), "row {i}");
+        assert_eq!(facts_at(&built, i), AppealFacts::of(appeal), "row {i}");
     }
     // The demo has dirty records (no topic) and answered, rated and repeat appeals: the columns
     // must carry each kind, or the comparison above proves little.
