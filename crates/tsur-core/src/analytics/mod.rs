@@ -1,7 +1,9 @@
-//! Analytics over the replica (issue 4, in progress): the in-memory read model that KPIs, the
-//! ranking and the heat grid are computed from. So far: [`model`], the columns and how they are
-//! loaded from a replica and updated by appeal.
+//! Analytics over the replica (issue 4, in progress): [`model`], the in-memory read model (one
+//! column per aggregated field, updated by appeal), and [`kpi`], the indicators of PRODUCT §7 for
+//! any filter against the pack's targets.
 
+pub mod kpi;
 pub mod model;
 
+pub use kpi::{Figure, Filter, Kpis, figures, previous_period};
 pub use model::{AppealFacts, Codes, NO_CODE, NO_TIME, ReadModel};
