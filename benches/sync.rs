@@ -44,6 +44,24 @@ fn main() -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
     let replica = scratch.path().join("replica.sqlite");
     let client = tsur::sync::SyncClient::new(&url, &token)?;
+
+    // The ceiling of any replica: the server's pages fetched and parsed, nothing written.
+    let started = Instant::now();
+    let (mut after, mut fetched) = (0, 0usize);
+    loop {
+        let page = client.page(after, 0, None)?;
+        fetched += page.appeals.len();
+        after = page.next;
+        if !page.has_more {
+            break;
+        }
+    }
+    let fetch_secs = started.elapsed().as_secs_f64();
+    println!(
+        "fetch + parse:   {fetched} appeals in {fetch_secs:.2} s = {:.0} appeals/s (nothing written)",
+        fetched as f64 / fetch_secs
+    );
+
     let mut store = Store::open(&replica)?;
     let started = Instant::now();
     let report = tsur::sync::sync_once(&client, &mut store, 0, &mut |_, _| {})?;
