@@ -157,6 +157,38 @@ pub struct KpiTarget {
     pub note: Option<String>,
 }
 
+/// The ranking of organisations (п.11.3): the smallest sample that is ranked, and how much each
+/// component weighs in the score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RankingRules {
+    pub min_sample: u32,
+    pub weights: RankingWeights,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RankingWeights {
+    pub timeliness: f64,
+    pub merits: f64,
+    pub satisfaction: f64,
+    pub repeats: f64,
+}
+
+impl Default for RankingRules {
+    fn default() -> Self {
+        RankingRules {
+            min_sample: 30,
+            weights: RankingWeights {
+                timeliness: 0.4,
+                merits: 0.2,
+                satisfaction: 0.25,
+                repeats: 0.15,
+            },
+        }
+    }
+}
+
 /// A loaded, validated region pack.
 #[derive(Debug, Clone)]
 pub struct RegionPack {
@@ -168,6 +200,8 @@ pub struct RegionPack {
     pub organisations: Vec<Organisation>,
     pub deadline_rules: Vec<DeadlineRule>,
     pub kpi_targets: Vec<KpiTarget>,
+    /// How organisations are ranked (`[ranking]` in kpi.toml).
+    pub ranking: RankingRules,
     pub calendar: WorkCalendar,
     /// The region's local time offset (checked at load).
     offset: FixedOffset,
@@ -276,7 +310,7 @@ impl RegionPack {
         let deadline_rules = load_deadlines(path, text)?;
 
         let (path, text) = file("kpi.toml");
-        let kpi_targets = load_kpi(path, text)?;
+        let (kpi_targets, ranking) = load_kpi(path, text)?;
 
         let (path, text) = file("calendar.csv");
         let calendar = load_calendar(path, text)?;
@@ -295,6 +329,7 @@ impl RegionPack {
             organisations,
             deadline_rules,
             kpi_targets,
+            ranking,
             calendar,
             offset,
             version_hash,
@@ -780,10 +815,38 @@ fn load_deadlines(path: &Path, text: &str) -> Result<Vec<DeadlineRule>, PackErro
 #[serde(deny_unknown_fields)]
 struct KpiFile {
     targets: Vec<toml::Spanned<KpiTarget>>,
+    #[serde(default)]
+    ranking: Option<toml::Spanned<RankingRules>>,
 }
 
-fn load_kpi(path: &Path, text: &str) -> Result<Vec<KpiTarget>, PackError> {
+fn load_kpi(path: &Path, text: &str) -> Result<(Vec<KpiTarget>, RankingRules), PackError> {
     let file: KpiFile = parse_toml(path, text)?;
+    let ranking = match file.ranking {
+        None => RankingRules::default(),
+        Some(spanned) => {
+            let line = Some(line_of_offset(text, spanned.span().start));
+            let rules = spanned.into_inner();
+            let w = &rules.weights;
+            let weights = [w.timeliness, w.merits, w.satisfaction, w.repeats];
+            if weights.iter().any(|x| !x.is_finite() || *x < 0.0)
+                || weights.iter().sum::<f64>() <= 0.0
+            {
+                return Err(err(
+                    path,
+                    line,
+                    "веса рейтинга должны быть неотрицательными числами с ненулевой суммой",
+                ));
+            }
+            if rules.min_sample == 0 {
+                return Err(err(
+                    path,
+                    line,
+                    "min_sample рейтинга должен быть не меньше 1",
+                ));
+            }
+            rules
+        }
+    };
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for spanned in file.targets {
@@ -805,7 +868,7 @@ fn load_kpi(path: &Path, text: &str) -> Result<Vec<KpiTarget>, PackError> {
         }
         out.push(target);
     }
-    Ok(out)
+    Ok((out, ranking))
 }
 
 fn load_calendar(path: &Path, text: &str) -> Result<WorkCalendar, PackError> {

@@ -356,3 +356,29 @@ fn an_impossible_time_zone_offset_is_refused() {
     .unwrap();
     assert_points_at(&load_err(dir.path()), "region.toml", None, "смещение UTC");
 }
+
+#[test]
+fn ranking_rules_are_read_and_bad_ones_refused() {
+    let pack = RegionPack::load(bundled()).unwrap();
+    assert_eq!(pack.ranking.min_sample, 30);
+    assert_eq!(pack.ranking.weights.timeliness, 0.4);
+
+    for (from, to, reason) in [
+        ("timeliness = 0.4", "timeliness = -1.0", "веса рейтинга"),
+        ("min_sample = 30", "min_sample = 0", "min_sample"),
+    ] {
+        let dir = copy_pack();
+        let path = dir.path().join("kpi.toml");
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from));
+        fs::write(&path, text.replace(from, to)).unwrap();
+        let err = load_err(dir.path());
+        assert!(err.file.ends_with("kpi.toml"), "{err}");
+        assert!(err.reason.contains(reason), "{err}");
+        let ranking_line = text.lines().position(|l| l == "[ranking]").unwrap() as u64 + 1;
+        assert!(
+            err.line.is_some_and(|l| l >= ranking_line),
+            "the line points into [ranking]: {err}"
+        );
+    }
+}

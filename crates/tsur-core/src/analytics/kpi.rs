@@ -71,6 +71,33 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// The rows of `model` this filter selects; `None` when it names a code the model has never
+    /// seen (nothing can match).
+    pub fn matching_rows<'a>(
+        &self,
+        model: &'a ReadModel,
+    ) -> Option<impl Iterator<Item = usize> + 'a> {
+        let resolved = self.resolve(model)?;
+        Some((0..model.len()).filter(move |&i| resolved.matches(model, i)))
+    }
+}
+
+/// How row `i` counts for the on-time share: `Some(true)` answered before its deadline,
+/// `Some(false)` answered late, or not answered and past the deadline with the clock running;
+/// `None` when it is not judged (no deadline, still in time, or paused).
+pub(crate) fn timeliness(model: &ReadModel, i: usize, now_utc: i64) -> Option<bool> {
+    let (due, answered) = (model.due[i], model.answered[i]);
+    if due == NO_TIME {
+        return None;
+    }
+    if answered != NO_TIME {
+        return Some(answered < due);
+    }
+    let status = model.status[i];
+    (status.is_open() && !status.pauses_clock() && due <= now_utc).then_some(false)
+}
+
 impl Resolved {
     fn matches(&self, m: &ReadModel, i: usize) -> bool {
         let received = m.received[i];
@@ -168,23 +195,19 @@ impl Kpis {
             }
             // Overdue and at risk follow the status, as `tsur stats` does: a reopened appeal
             // runs a new clock even though it was answered once.
-            let past_due = running && due != NO_TIME && due <= now_utc;
-            if past_due {
-                k.overdue += 1;
-            } else if running && due != NO_TIME && due - now_utc <= at_risk_window_secs {
-                k.at_risk_24h += 1;
+            if running && due != NO_TIME {
+                if due <= now_utc {
+                    k.overdue += 1;
+                } else if due - now_utc <= at_risk_window_secs {
+                    k.at_risk_24h += 1;
+                }
             }
-            if answered == NO_TIME && past_due {
+            if let Some(on_time) = timeliness(model, i, now_utc) {
                 k.on_time_counted += 1;
+                k.on_time += u64::from(on_time);
             }
             if answered != NO_TIME {
                 k.answered += 1;
-                if due != NO_TIME {
-                    k.on_time_counted += 1;
-                    if answered < due {
-                        k.on_time += 1;
-                    }
-                }
                 let hours = (answered - model.registered[i]) as f64 / HOUR_SECS;
                 answer_hours_sum += hours;
                 answer_hours.push(hours);
