@@ -189,6 +189,32 @@ impl Default for RankingRules {
     }
 }
 
+/// When a municipality × topic is far above its baseline (`[surges]` in kpi.toml): the count of
+/// the last `window_days` is compared with the counts of the `baseline_windows` windows of the
+/// same length before it; a surge needs at least `min_count` appeals, `factor` times the baseline
+/// mean, and `z` standard deviations above it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurgeRules {
+    pub window_days: u32,
+    pub baseline_windows: u32,
+    pub min_count: u32,
+    pub factor: f64,
+    pub z: f64,
+}
+
+impl Default for SurgeRules {
+    fn default() -> Self {
+        SurgeRules {
+            window_days: 7,
+            baseline_windows: 8,
+            min_count: 5,
+            factor: 3.0,
+            z: 3.0,
+        }
+    }
+}
+
 /// A loaded, validated region pack.
 #[derive(Debug, Clone)]
 pub struct RegionPack {
@@ -202,6 +228,8 @@ pub struct RegionPack {
     pub kpi_targets: Vec<KpiTarget>,
     /// How organisations are ranked (`[ranking]` in kpi.toml).
     pub ranking: RankingRules,
+    /// When a municipality × topic counts as a surge (`[surges]` in kpi.toml).
+    pub surges: SurgeRules,
     pub calendar: WorkCalendar,
     /// The region's local time offset (checked at load).
     offset: FixedOffset,
@@ -310,7 +338,7 @@ impl RegionPack {
         let deadline_rules = load_deadlines(path, text)?;
 
         let (path, text) = file("kpi.toml");
-        let (kpi_targets, ranking) = load_kpi(path, text)?;
+        let (kpi_targets, ranking, surges) = load_kpi(path, text)?;
 
         let (path, text) = file("calendar.csv");
         let calendar = load_calendar(path, text)?;
@@ -330,6 +358,7 @@ impl RegionPack {
             deadline_rules,
             kpi_targets,
             ranking,
+            surges,
             calendar,
             offset,
             version_hash,
@@ -817,10 +846,33 @@ struct KpiFile {
     targets: Vec<toml::Spanned<KpiTarget>>,
     #[serde(default)]
     ranking: Option<toml::Spanned<RankingRules>>,
+    #[serde(default)]
+    surges: Option<toml::Spanned<SurgeRules>>,
 }
 
-fn load_kpi(path: &Path, text: &str) -> Result<(Vec<KpiTarget>, RankingRules), PackError> {
+type KpiSections = (Vec<KpiTarget>, RankingRules, SurgeRules);
+
+fn load_kpi(path: &Path, text: &str) -> Result<KpiSections, PackError> {
     let file: KpiFile = parse_toml(path, text)?;
+    let surges = match file.surges {
+        None => SurgeRules::default(),
+        Some(spanned) => {
+            let line = Some(line_of_offset(text, spanned.span().start));
+            let rules = spanned.into_inner();
+            let numbers_ok = rules.factor.is_finite()
+                && rules.factor >= 1.0
+                && rules.z.is_finite()
+                && rules.z >= 0.0;
+            if rules.window_days == 0 || rules.baseline_windows < 2 || !numbers_ok {
+                return Err(err(
+                    path,
+                    line,
+                    "правила всплесков: window_days ≥ 1, baseline_windows ≥ 2, factor ≥ 1, z ≥ 0",
+                ));
+            }
+            rules
+        }
+    };
     let ranking = match file.ranking {
         None => RankingRules::default(),
         Some(spanned) => {
@@ -868,7 +920,7 @@ fn load_kpi(path: &Path, text: &str) -> Result<(Vec<KpiTarget>, RankingRules), P
         }
         out.push(target);
     }
-    Ok((out, ranking))
+    Ok((out, ranking, surges))
 }
 
 fn load_calendar(path: &Path, text: &str) -> Result<WorkCalendar, PackError> {

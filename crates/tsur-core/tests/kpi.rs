@@ -32,6 +32,9 @@ fn facts(id: i64) -> AppealFacts {
         is_repeat: false,
         answers: 0,
         merits_answers: 0,
+        lat: f32::NAN,
+        lon: f32::NAN,
+        problem: 0,
     }
 }
 
@@ -206,7 +209,7 @@ fn figures_are_judged_against_the_packs_targets_in_their_units() {
     assert_eq!(
         (accelerated.value, accelerated.on_target),
         (None, None),
-        "not computed yet: shown as no value, never as 0"
+        "no resolved problems: no value, never 0"
     );
 }
 

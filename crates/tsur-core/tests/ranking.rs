@@ -42,6 +42,9 @@ fn answered(id: i64, org: &str, topic: &str, on_time: bool, merits: bool) -> App
         is_repeat: false,
         answers: 1,
         merits_answers: u8::from(merits),
+        lat: f32::NAN,
+        lon: f32::NAN,
+        problem: 0,
     }
 }
 

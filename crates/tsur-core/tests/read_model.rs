@@ -43,6 +43,9 @@ fn facts_at(model: &ReadModel, i: usize) -> AppealFacts {
         is_repeat: model.is_repeat[i],
         answers: model.answers[i],
         merits_answers: model.merits_answers[i],
+        lat: model.lat[i],
+        lon: model.lon[i],
+        problem: model.problem[i],
     }
 }
 
@@ -57,8 +60,18 @@ fn loaded_from_a_replica_it_equals_the_model_of_its_appeals() {
     let built = ReadModel::from_appeals(&appeals);
     assert_eq!(loaded.len(), 3_000);
     for (i, appeal) in appeals.iter().enumerate() {
-        assert_eq!(facts_at(&loaded, i), facts_at(&built, i), "row {i}");
-        assert_eq!(facts_at(&built, i), AppealFacts::of(appeal), "row {i}");
+        // Compared as text: a missing point is NaN, which is never equal to itself.
+        let text = |f: AppealFacts| format!("{f:?}");
+        assert_eq!(
+            text(facts_at(&loaded, i)),
+            text(facts_at(&built, i)),
+            "row {i}"
+        );
+        assert_eq!(
+            text(facts_at(&built, i)),
+            text(AppealFacts::of(appeal)),
+            "row {i}"
+        );
     }
     // The demo has dirty records (no topic) and answered, rated and repeat appeals: the columns
     // must carry each kind, or the comparison above proves little.
@@ -67,6 +80,18 @@ fn loaded_from_a_replica_it_equals_the_model_of_its_appeals() {
     assert!(loaded.rating.iter().any(|&r| r > 0));
     assert!(loaded.is_repeat.iter().any(|&r| r));
     assert!(loaded.merits_answers.iter().any(|&n| n > 0));
+    assert!(
+        loaded.lat.iter().any(|v| v.is_nan()),
+        "dirty records without a point"
+    );
+    assert!(loaded.lat.iter().any(|v| v.is_finite()));
+    assert!(
+        loaded
+            .problem
+            .iter()
+            .any(|&p| p != tsur_core::analytics::model::NO_ID)
+    );
+    assert!(!loaded.problems.is_empty(), "the demo's problems are read");
     assert_eq!(loaded.blocks.len(), 8);
 }
 

@@ -98,6 +98,14 @@ pub(crate) fn timeliness(model: &ReadModel, i: usize, now_utc: i64) -> Option<bo
     (status.is_open() && !status.pauses_clock() && due <= now_utc).then_some(false)
 }
 
+/// Whether row `i` is overdue now: open, clock running, deadline passed (as `tsur stats` counts;
+/// a reopened appeal runs a new clock even though it was answered once).
+pub(crate) fn is_overdue(model: &ReadModel, i: usize, now_utc: i64) -> bool {
+    let status = model.status[i];
+    let due = model.due[i];
+    status.is_open() && !status.pauses_clock() && due != NO_TIME && due <= now_utc
+}
+
 impl Resolved {
     fn matches(&self, m: &ReadModel, i: usize) -> bool {
         let received = m.received[i];
@@ -252,7 +260,7 @@ pub struct Figure {
 
 /// Every target of the pack with its value for `filter`. A target bound to a regime (the ПОС
 /// answer time, the social first reaction) is computed over that regime within the filter.
-/// Targets this build cannot compute yet (`accelerated_share` needs problems) have no value.
+/// A target this build does not know has no value (shown as such, never as 0).
 pub fn figures(model: &ReadModel, filter: &Filter, now_utc: i64, pack: &RegionPack) -> Vec<Figure> {
     let window = i64::from(pack.region.at_risk_window_hours) * 3_600;
     let all = Kpis::compute(model, filter, now_utc, window);
@@ -284,6 +292,10 @@ pub fn figures(model: &ReadModel, filter: &Filter, now_utc: i64, pack: &RegionPa
                 "repeat_share" => percent(k.repeat_share),
                 "merits_share" => percent(k.merits_share),
                 "social_first_reaction_hours" => k.social_first_reaction_hours,
+                "accelerated_share" => {
+                    let list = super::problems::problem_list(model, filter, now_utc, pack);
+                    percent(super::problems::accelerated_share(&list).0)
+                }
                 _ => None,
             };
             Figure {

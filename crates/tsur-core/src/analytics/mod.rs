@@ -1,11 +1,19 @@
-//! Analytics over the replica (issue 4, in progress): [`model`], the in-memory read model (one
-//! column per aggregated field, updated by appeal), [`kpi`], the indicators of PRODUCT §7 for
-//! any filter against the pack's targets, and [`ranking`], the fair ranking of organisations.
+//! Analytics over the replica (issue 4, in progress):
+//!
+//! - [`model`]: the in-memory read model, one column per aggregated field, updated by appeal;
+//! - [`kpi`]: the indicators of PRODUCT §7 for any filter, against the pack's targets;
+//! - [`ranking`]: the fair ranking of organisations (п.11.3);
+//! - [`heat`]: the kernel-density heat grid; [`matrix`]: topic × municipality with a baseline;
+//! - [`problems`]: the regional problem list; [`surges`]: municipality × topic alerts.
 
+pub mod heat;
 pub mod kpi;
+pub mod matrix;
 pub mod model;
+pub mod problems;
 pub mod ranking;
+pub mod surges;
 
 pub use kpi::{Figure, Filter, Kpis, figures, previous_period};
-pub use model::{AppealFacts, Codes, NO_CODE, NO_TIME, ReadModel};
+pub use model::{AppealFacts, Codes, NO_CODE, NO_ID, NO_TIME, ProblemInfo, ReadModel};
 pub use ranking::{Component, Ranked, rank};

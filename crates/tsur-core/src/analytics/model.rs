@@ -89,7 +89,15 @@ pub struct AppealFacts {
     pub answers: u8,
     /// Of those, answers on the merits.
     pub merits_answers: u8,
+    /// WGS84 degrees; NaN when the appeal has no point.
+    pub lat: f32,
+    pub lon: f32,
+    /// The problem the appeal belongs to, or [`NO_ID`].
+    pub problem: i64,
 }
+
+/// "No problem" in the problem column.
+pub const NO_ID: i64 = 0;
 
 impl AppealFacts {
     pub fn of(appeal: &Appeal) -> AppealFacts {
@@ -121,8 +129,24 @@ impl AppealFacts {
             is_repeat: appeal.repeat_of.is_some(),
             answers: u8::try_from(answers).unwrap_or(u8::MAX),
             merits_answers: u8::try_from(merits).unwrap_or(u8::MAX),
+            lat: appeal.point.map_or(f32::NAN, |p| p.lat as f32),
+            lon: appeal.point.map_or(f32::NAN, |p| p.lon as f32),
+            problem: appeal.problem.unwrap_or(NO_ID),
         }
     }
+}
+
+/// A problem (a cluster of appeals) as the analytics see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProblemInfo {
+    pub id: i64,
+    pub title: String,
+    pub municipality: Option<String>,
+    pub opened: i64,
+    /// [`NO_TIME`] while unresolved.
+    pub resolved: i64,
+    /// Solved through accelerated resolution (PRODUCT §7).
+    pub accelerated: bool,
 }
 
 /// The columns. Row `i` of every column is the same appeal.
@@ -145,6 +169,11 @@ pub struct ReadModel {
     pub is_repeat: Vec<bool>,
     pub answers: Vec<u8>,
     pub merits_answers: Vec<u8>,
+    pub lat: Vec<f32>,
+    pub lon: Vec<f32>,
+    pub problem: Vec<i64>,
+    /// What the replica knows of each problem (title, place, resolution), by id.
+    pub problems: HashMap<i64, ProblemInfo>,
     pub blocks: Codes,
     pub topics: Codes,
     pub municipalities: Codes,
@@ -193,6 +222,9 @@ impl ReadModel {
             self.is_repeat[i] = facts.is_repeat;
             self.answers[i] = facts.answers;
             self.merits_answers[i] = facts.merits_answers;
+            self.lat[i] = facts.lat;
+            self.lon[i] = facts.lon;
+            self.problem[i] = facts.problem;
             return;
         }
         self.row_of.insert(facts.id, self.id.len());
@@ -213,6 +245,14 @@ impl ReadModel {
         self.is_repeat.push(facts.is_repeat);
         self.answers.push(facts.answers);
         self.merits_answers.push(facts.merits_answers);
+        self.lat.push(facts.lat);
+        self.lon.push(facts.lon);
+        self.problem.push(facts.problem);
+    }
+
+    /// Adds or replaces what is known of a problem.
+    pub fn upsert_problem(&mut self, problem: ProblemInfo) {
+        self.problems.insert(problem.id, problem);
     }
 
     /// A model of these appeals.
@@ -260,7 +300,7 @@ impl ReadModel {
             .prepare(
                 "SELECT id, received_utc, registered_utc, due_utc, answered_utc, status, regime,
                         channel, block_code, topic_code, municipality_code, organisation_code,
-                        rating, repeat_of IS NOT NULL
+                        rating, repeat_of IS NOT NULL, lat, lon, problem_id
                  FROM appeals ORDER BY id",
             )
             .map_err(err)?;
@@ -315,6 +355,36 @@ impl ReadModel {
                 is_repeat: row.get(13).map_err(err)?,
                 answers,
                 merits_answers,
+                lat: row
+                    .get::<_, Option<f64>>(14)
+                    .map_err(err)?
+                    .map_or(f32::NAN, |v| v as f32),
+                lon: row
+                    .get::<_, Option<f64>>(15)
+                    .map_err(err)?
+                    .map_or(f32::NAN, |v| v as f32),
+                problem: row.get::<_, Option<i64>>(16).map_err(err)?.unwrap_or(NO_ID),
+            });
+        }
+        drop(rows);
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, title, municipality_code, opened_utc, resolved_utc, accelerated
+                 FROM problems",
+            )
+            .map_err(err)?;
+        let mut rows = stmt.query([]).map_err(err)?;
+        while let Some(row) = rows.next().map_err(err)? {
+            model.upsert_problem(ProblemInfo {
+                id: row.get(0).map_err(err)?,
+                title: row.get(1).map_err(err)?,
+                municipality: row.get(2).map_err(err)?,
+                opened: row.get(3).map_err(err)?,
+                resolved: row
+                    .get::<_, Option<i64>>(4)
+                    .map_err(err)?
+                    .unwrap_or(NO_TIME),
+                accelerated: row.get(5).map_err(err)?,
             });
         }
         Ok(model)
@@ -339,6 +409,9 @@ impl ReadModel {
             is_repeat: Vec::with_capacity(n),
             answers: Vec::with_capacity(n),
             merits_answers: Vec::with_capacity(n),
+            lat: Vec::with_capacity(n),
+            lon: Vec::with_capacity(n),
+            problem: Vec::with_capacity(n),
             row_of: HashMap::with_capacity(n),
             ..ReadModel::default()
         }

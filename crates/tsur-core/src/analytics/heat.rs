@@ -1,0 +1,140 @@
+//! The heat map (п.14): a kernel density of appeal points over a grid, for any filter and zoom.
+//!
+//! Each appeal with a point adds a quartic kernel `(1 − (d/R)²)²` to the cells whose centres lie
+//! within `R` cells of it. Cells are `cell_deg` degrees of latitude high and as many kilometres
+//! wide at the grid's middle latitude, so the kernel is round on the ground, not in degrees.
+//! Values are relative (the colour ramp uses `max`); appeals without a point are counted apart.
+
+use super::kpi::Filter;
+use super::model::ReadModel;
+use serde::Serialize;
+
+/// Where and how fine the grid is.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GridSpec {
+    pub south: f64,
+    pub west: f64,
+    pub north: f64,
+    pub east: f64,
+    /// Cell height in degrees of latitude.
+    pub cell_deg: f64,
+    /// Kernel radius in cells (at least 1).
+    pub radius_cells: u32,
+}
+
+/// Density per cell, row-major from the south-west corner.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DensityGrid {
+    pub spec: GridSpec,
+    pub rows: usize,
+    pub cols: usize,
+    /// Cell width in degrees of longitude.
+    pub cell_lon_deg: f64,
+    pub values: Vec<f32>,
+    pub max: f32,
+    /// Appeals that added to the grid, and those of the filter without a point.
+    pub points: u64,
+    pub without_point: u64,
+}
+
+/// The largest grid computed (cells); a finer request is coarsened to fit.
+const MAX_CELLS: usize = 4_000_000;
+
+impl DensityGrid {
+    /// The value of the cell holding a point, or 0 outside the grid.
+    pub fn value_at(&self, lat: f64, lon: f64) -> f32 {
+        match self.cell_of(lat, lon) {
+            Some((r, c)) => self.values[r * self.cols + c],
+            None => 0.0,
+        }
+    }
+
+    /// The centre of cell `(row, col)`.
+    pub fn cell_centre(&self, row: usize, col: usize) -> (f64, f64) {
+        (
+            self.spec.south + (row as f64 + 0.5) * self.spec.cell_deg,
+            self.spec.west + (col as f64 + 0.5) * self.cell_lon_deg,
+        )
+    }
+
+    fn cell_of(&self, lat: f64, lon: f64) -> Option<(usize, usize)> {
+        let r = ((lat - self.spec.south) / self.spec.cell_deg).floor();
+        let c = ((lon - self.spec.west) / self.cell_lon_deg).floor();
+        (r >= 0.0 && c >= 0.0 && (r as usize) < self.rows && (c as usize) < self.cols)
+            .then_some((r as usize, c as usize))
+    }
+}
+
+/// The density of the filter's appeals over `spec`.
+pub fn density(model: &ReadModel, filter: &Filter, spec: GridSpec) -> DensityGrid {
+    let mut spec = spec;
+    spec.radius_cells = spec.radius_cells.max(1);
+    let height = (spec.north - spec.south).max(0.0);
+    let width = (spec.east - spec.west).max(0.0);
+    let mid_lat = ((spec.north + spec.south) / 2.0).to_radians();
+    let lon_per_lat = 1.0 / mid_lat.cos().abs().max(0.01);
+    if !(spec.cell_deg.is_finite() && spec.cell_deg > 0.0) {
+        spec.cell_deg = (height / 100.0).max(1e-6);
+    }
+    // Coarsen until the grid fits the cell budget.
+    let size = |cell: f64| {
+        let rows = (height / cell).ceil().max(1.0) as usize;
+        let cols = (width / (cell * lon_per_lat)).ceil().max(1.0) as usize;
+        (rows, cols)
+    };
+    let (mut rows, mut cols) = size(spec.cell_deg);
+    while rows.saturating_mul(cols) > MAX_CELLS {
+        spec.cell_deg *= 1.5;
+        (rows, cols) = size(spec.cell_deg);
+    }
+    let cell_lon_deg = spec.cell_deg * lon_per_lat;
+    let mut grid = DensityGrid {
+        spec,
+        rows,
+        cols,
+        cell_lon_deg,
+        values: vec![0.0; rows * cols],
+        max: 0.0,
+        points: 0,
+        without_point: 0,
+    };
+    let Some(selected) = filter.matching_rows(model) else {
+        return grid;
+    };
+    let radius = f64::from(spec.radius_cells);
+    let reach = spec.radius_cells as isize;
+    for i in selected {
+        let (lat, lon) = (f64::from(model.lat[i]), f64::from(model.lon[i]));
+        if !(lat.is_finite() && lon.is_finite()) {
+            grid.without_point += 1;
+            continue;
+        }
+        // The point in cell units; cell (r, c) has its centre at (r + 0.5, c + 0.5).
+        let y = (lat - spec.south) / spec.cell_deg;
+        let x = (lon - spec.west) / cell_lon_deg;
+        if y < -radius || x < -radius || y > rows as f64 + radius || x > cols as f64 + radius {
+            continue; // too far outside to touch the grid
+        }
+        grid.points += 1;
+        let (r0, c0) = (y.floor() as isize, x.floor() as isize);
+        for r in (r0 - reach)..=(r0 + reach) {
+            if r < 0 || r >= rows as isize {
+                continue;
+            }
+            let dy = r as f64 + 0.5 - y;
+            for c in (c0 - reach)..=(c0 + reach) {
+                if c < 0 || c >= cols as isize {
+                    continue;
+                }
+                let dx = c as f64 + 0.5 - x;
+                let q = (dx * dx + dy * dy) / (radius * radius);
+                if q < 1.0 {
+                    let k = (1.0 - q) * (1.0 - q);
+                    grid.values[r as usize * cols + c as usize] += k as f32;
+                }
+            }
+        }
+    }
+    grid.max = grid.values.iter().copied().fold(0.0, f32::max);
+    grid
+}
