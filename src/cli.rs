@@ -6,6 +6,8 @@ use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tsur_core::analytics::report::Report;
+use tsur_core::analytics::{Filter, ReadModel};
 use tsur_core::demo::{DemoParams, write_demo_replica};
 use tsur_core::pack::RegionPack;
 use tsur_core::stats::Stats;
@@ -67,6 +69,33 @@ pub enum Command {
     Stats(StatsArgs),
     /// Синхронизировать реплику с сервером ЦУР: отправить действия из очереди и получить изменения
     Sync(SyncArgs),
+    /// Показатели: сроки, время ответа, удовлетворённость, рейтинг организаций, проблемы, всплески
+    Kpi(KpiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KpiArgs {
+    /// Файл реплики
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Вывести JSON (ключи описаны в README)
+    #[arg(long)]
+    pub json: bool,
+    /// Начало периода по дате поступления, включительно (ГГГГ-ММ-ДД, местное время); без периода считаются все данные
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Конец периода, включительно (ГГГГ-ММ-ДД)
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// Только этот блок: код (zhkh) или название (ЖКХ)
+    #[arg(long, value_name = "B")]
+    pub block: Option<String>,
+    /// Только этот муниципалитет: код ОКТМО или название
+    #[arg(long, value_name = "M")]
+    pub municipality: Option<String>,
+    /// Момент расчёта: ГГГГ-ММ-ДД (полдень по местному времени) или RFC 3339 (по умолчанию — сейчас)
+    #[arg(long, value_name = "WHEN")]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +162,12 @@ pub fn run(cli: Cli) -> Result<()> {
             // `tsur --ca-cert F sync …` means the same as `tsur sync --ca-cert F …`.
             args.ca.ca_cert = args.ca.ca_cert.or(cli.ca.ca_cert);
             sync(&args)
+        }
+        Some(Command::Kpi(args)) => {
+            let out = kpi(&cli.pack, &args)?;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(out.as_bytes())?;
+            Ok(())
         }
         Some(Command::Stats(args)) => {
             let out = stats(&cli.pack, &args)?;
@@ -281,6 +316,187 @@ pub fn stats(pack: &PackArg, args: &StatsArgs) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// The analytics filter of `tsur kpi`'s arguments, checked against the pack.
+fn kpi_filter(pack: &RegionPack, args: &KpiArgs) -> Result<Filter> {
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        bail!("--from {from} позже --to {to}");
+    }
+    let midnight_utc = |date: NaiveDate| -> Result<i64> {
+        date.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(pack.offset()).single())
+            .map(|t| t.timestamp())
+            .with_context(|| format!("дата {date} вне допустимого диапазона"))
+    };
+    let block = match &args.block {
+        None => None,
+        Some(wanted) => Some(
+            pack.blocks
+                .iter()
+                .find(|b| {
+                    b.code.as_str() == wanted || b.name.to_lowercase() == wanted.to_lowercase()
+                })
+                .map(|b| b.code.as_str().to_string())
+                .with_context(|| {
+                    let known: Vec<String> = pack
+                        .blocks
+                        .iter()
+                        .map(|b| format!("{} ({})", b.code.as_str(), b.name))
+                        .collect();
+                    format!(
+                        "неизвестный блок «{wanted}»; возможные: {}",
+                        known.join(", ")
+                    )
+                })?,
+        ),
+    };
+    let municipality = match &args.municipality {
+        None => None,
+        Some(wanted) => {
+            let lower = wanted.to_lowercase();
+            Some(
+                pack.municipalities
+                    .iter()
+                    .find(|m| {
+                        m.code.as_str() == wanted
+                            || m.name.to_lowercase() == lower
+                            || m.short_name.to_lowercase() == lower
+                    })
+                    .map(|m| m.code.as_str().to_string())
+                    .with_context(|| {
+                        format!(
+                            "неизвестный муниципалитет «{wanted}»: укажите код ОКТМО или название, например «{}»",
+                            pack.municipalities.first().map(|m| m.short_name.as_str()).unwrap_or("Челябинск")
+                        )
+                    })?,
+            )
+        }
+    };
+    Ok(Filter {
+        from_utc: args.from.map(midnight_utc).transpose()?,
+        to_utc: args
+            .to
+            .map(|d| midnight_utc(d + chrono::Days::new(1)))
+            .transpose()?,
+        block,
+        municipality,
+        ..Filter::default()
+    })
+}
+
+/// Computes `tsur kpi` (`--json` or a readable summary).
+pub fn kpi(pack: &PackArg, args: &KpiArgs) -> Result<String> {
+    let pack = pack.load()?;
+    let now = parse_now(&pack, args.now.as_deref())?;
+    let filter = kpi_filter(&pack, args)?;
+    let store = open_replica(&args.db)?;
+    let model = ReadModel::load(&store)?;
+    let report = Report::build(&model, &filter, now.timestamp(), &pack);
+    #[derive(serde::Serialize)]
+    struct Output<'a> {
+        as_of: String,
+        period: serde_json::Value,
+        block: Option<&'a str>,
+        municipality: Option<&'a str>,
+        #[serde(flatten)]
+        report: &'a Report,
+    }
+    if args.json {
+        let output = Output {
+            as_of: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            period: serde_json::json!({
+                "from": args.from.map(|d| d.to_string()),
+                "to": args.to.map(|d| d.to_string()),
+            }),
+            block: filter.block.as_deref(),
+            municipality: filter.municipality.as_deref(),
+            report: &report,
+        };
+        let mut out = serde_json::to_string_pretty(&output)?;
+        out.push('\n');
+        return Ok(out);
+    }
+    Ok(kpi_text(&report))
+}
+
+fn kpi_text(report: &Report) -> String {
+    use std::fmt::Write as _;
+    let share = |v: Option<f64>| {
+        v.map_or("нет данных".to_string(), |s| {
+            format!("{:.1} %", s * 100.0)
+        })
+    };
+    let hours =
+        |v: Option<f64>| v.map_or("нет данных".to_string(), |h| format!("{h:.1} ч"));
+    let h = &report.headline;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Обращений: {}, открыто: {}, просрочено: {}, под угрозой 24 ч: {}",
+        h.total, h.open, h.overdue, h.at_risk_24h
+    );
+    let _ = writeln!(out, "В срок: {}", share(h.on_time_share));
+    let _ = writeln!(
+        out,
+        "Время ответа: среднее {}, медиана {}, 90-й процентиль {}",
+        hours(h.avg_answer_hours),
+        hours(h.median_answer_hours),
+        hours(h.p90_answer_hours)
+    );
+    let _ = writeln!(
+        out,
+        "Удовлетворённость: {}, повторные: {}, по существу: {}",
+        share(h.satisfaction_share),
+        share(h.repeat_share),
+        share(h.merits_share)
+    );
+    let _ = writeln!(out, "\nЦели:");
+    for t in report.targets.values() {
+        let mark = match t.on_target {
+            Some(true) => "✓",
+            Some(false) => "✗",
+            None => "—",
+        };
+        let value = t
+            .value
+            .map_or("нет данных".to_string(), |v| format!("{v:.1}"));
+        let _ = writeln!(
+            out,
+            "  {mark} {:<45} {value} {} (цель {})",
+            t.name, t.unit, t.target
+        );
+    }
+    let _ = writeln!(out, "\nРейтинг организаций (первые 10):");
+    for r in report.ranking.iter().filter(|r| r.rank.is_some()).take(10) {
+        let _ = writeln!(
+            out,
+            "  {:>3}. {:<60} {:>5.1}  ({} обращений)",
+            r.rank.unwrap_or_default(),
+            r.name,
+            r.score.unwrap_or_default(),
+            r.appeals
+        );
+    }
+    let _ = writeln!(out, "\nПроблемы (первые 10):");
+    for p in report.problems.iter().take(10) {
+        let _ = writeln!(
+            out,
+            "  {} — {} обращений, просрочено {}, за неделю {}",
+            p.title, p.appeals, p.overdue, p.last_week
+        );
+    }
+    let _ = writeln!(out, "\nВсплески: {}", report.surges.len());
+    for s in &report.surges {
+        let _ = writeln!(
+            out,
+            "  {} · {}: {} за окно при базе {:.1} (×{:.1})",
+            s.municipality_name, s.topic_name, s.count, s.baseline_mean, s.ratio
+        );
+    }
+    out
 }
 
 /// Opens an existing replica, with a clear message when it is missing.

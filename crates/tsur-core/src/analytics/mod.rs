@@ -4,7 +4,8 @@
 //! - [`kpi`]: the indicators of PRODUCT §7 for any filter, against the pack's targets;
 //! - [`ranking`]: the fair ranking of organisations (п.11.3);
 //! - [`heat`]: the kernel-density heat grid; [`matrix`]: topic × municipality with a baseline;
-//! - [`problems`]: the regional problem list; [`surges`]: municipality × topic alerts.
+//! - [`problems`]: the regional problem list; [`surges`]: municipality × topic alerts;
+//! - [`report`]: all of it for one filter (what `tsur kpi` prints).
 
 pub mod heat;
 pub mod kpi;
@@ -12,6 +13,7 @@ pub mod matrix;
 pub mod model;
 pub mod problems;
 pub mod ranking;
+pub mod report;
 pub mod surges;
 
 pub use kpi::{Figure, Filter, Kpis, figures, previous_period};

@@ -1,5 +1,5 @@
-//! The regional problem list (п.14): problems ranked by what needs attention — overdue appeals
-//! first, then the last week's volume, then the total — with their growth, the organisations
+//! The regional problem list (п.14): problems ranked by what needs attention now — overdue
+//! appeals plus appeals of the last week, then the total — with their growth, the organisations
 //! involved, and the share of problems solved through accelerated resolution.
 
 use super::kpi::{Filter, is_overdue};
@@ -46,7 +46,7 @@ struct Tally {
     municipalities: BTreeMap<u16, u64>,
 }
 
-/// Every problem with appeals in the filter, most pressing first.
+/// Every problem with appeals in the filter, most pressing first (overdue + last week).
 pub fn problem_list(
     model: &ReadModel,
     filter: &Filter,
@@ -120,9 +120,8 @@ pub fn problem_list(
         })
         .collect();
     list.sort_by(|a, b| {
-        b.overdue
-            .cmp(&a.overdue)
-            .then(b.last_week.cmp(&a.last_week))
+        (b.overdue + b.last_week)
+            .cmp(&(a.overdue + a.last_week))
             .then(b.appeals.cmp(&a.appeals))
             .then(a.id.cmp(&b.id))
     });

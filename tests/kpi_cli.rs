@@ -1,0 +1,228 @@
+//! `tsur kpi` through the real binary: the documented keys, agreement with `tsur stats`, filters,
+//! periods and refusals of bad arguments.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tsur(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tsur"))
+        .args(args)
+        .env_remove("TSUR_PACK_DIR")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn replica(dir: &Path) -> String {
+    let db = dir.join("r.sqlite");
+    let out = tsur(&[
+        "demo-data",
+        "--db",
+        db.to_str().unwrap(),
+        "--appeals",
+        "6000",
+        "--seed",
+        "3",
+        "--now",
+        "2026-11-25",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    db.to_str().unwrap().to_string()
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = tsur(args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn kpi_json_has_the_documented_keys_and_agrees_with_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = replica(dir.path());
+    let kpi = json(&["kpi", "--db", &db, "--json", "--now", "2026-11-25"]);
+    for key in [
+        "as_of",
+        "total",
+        "open",
+        "overdue",
+        "at_risk_24h",
+        "on_time_share",
+        "avg_answer_hours",
+        "median_answer_hours",
+        "p90_answer_hours",
+        "satisfaction_share",
+        "repeat_share",
+        "merits_share",
+        "social_first_reaction_hours",
+        "accelerated_share",
+        "targets",
+        "by_block",
+        "by_municipality",
+        "ranking",
+        "problems",
+        "surges",
+        "matrix",
+    ] {
+        assert!(kpi.get(key).is_some(), "missing key {key}");
+    }
+    let stats = json(&["stats", "--db", &db, "--json", "--now", "2026-11-25"]);
+    for (k, s) in [
+        ("total", "total"),
+        ("open", "open"),
+        ("overdue", "overdue"),
+        ("at_risk_24h", "at_risk"),
+    ] {
+        assert_eq!(kpi[k], stats[s], "{k}");
+    }
+    for share in [
+        "on_time_share",
+        "satisfaction_share",
+        "repeat_share",
+        "merits_share",
+    ] {
+        let v = kpi[share].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{share} = {v}: a fraction");
+    }
+    assert!(
+        kpi["targets"]["on_time_share"]["target"].as_f64().unwrap() > 1.0,
+        "targets in %"
+    );
+    let by_block = kpi["by_block"].as_object().unwrap();
+    assert_eq!(by_block.len(), 8);
+    for (name, slice) in by_block {
+        assert_eq!(slice["total"], stats["by_block"][name], "{name}");
+    }
+    assert_eq!(kpi["by_municipality"].as_object().unwrap().len(), 43);
+    assert!(
+        kpi["ranking"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["rank"] == 1)
+    );
+    assert!(!kpi["problems"].as_array().unwrap().is_empty());
+    assert!(
+        kpi["previous_period"].is_null(),
+        "no period given: all data counts"
+    );
+}
+
+#[test]
+fn a_period_and_filters_narrow_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = replica(dir.path());
+    let all = json(&["kpi", "--db", &db, "--json", "--now", "2026-11-25"]);
+    let november = json(&[
+        "kpi",
+        "--db",
+        &db,
+        "--json",
+        "--now",
+        "2026-11-25",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-25",
+    ]);
+    let (all_total, november_total) = (
+        all["total"].as_u64().unwrap(),
+        november["total"].as_u64().unwrap(),
+    );
+    assert!(0 < november_total && november_total < all_total);
+    assert_eq!(november["period"]["from"], "2026-11-01");
+    assert!(november["previous_period"]["total"].as_u64().unwrap() > 0);
+
+    // A block by code or by name, a municipality by name or code: the same figures.
+    let by_code = json(&[
+        "kpi",
+        "--db",
+        &db,
+        "--json",
+        "--now",
+        "2026-11-25",
+        "--block",
+        "zhkh",
+    ]);
+    let by_name = json(&[
+        "kpi",
+        "--db",
+        &db,
+        "--json",
+        "--now",
+        "2026-11-25",
+        "--block",
+        "ЖКХ",
+    ]);
+    assert_eq!(by_code["total"], by_name["total"]);
+    assert_eq!(by_code["total"], all["by_block"]["ЖКХ"]["total"]);
+    let chelyabinsk = json(&[
+        "kpi",
+        "--db",
+        &db,
+        "--json",
+        "--now",
+        "2026-11-25",
+        "--municipality",
+        "Челябинск",
+    ]);
+    assert_eq!(chelyabinsk["municipality"], "75701000");
+    assert_eq!(
+        chelyabinsk["total"],
+        all["by_municipality"]["Челябинский городской округ"]["total"]
+    );
+}
+
+#[test]
+fn bad_arguments_are_refused_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = replica(dir.path());
+    for (args, expected) in [
+        (
+            vec!["kpi", "--db", &db, "--block", "cosmos"],
+            "неизвестный блок",
+        ),
+        (
+            vec!["kpi", "--db", &db, "--municipality", "Атлантида"],
+            "неизвестный муниципалитет",
+        ),
+        (
+            vec![
+                "kpi",
+                "--db",
+                &db,
+                "--from",
+                "2026-11-10",
+                "--to",
+                "2026-11-01",
+            ],
+            "позже",
+        ),
+        (
+            vec!["kpi", "--db", &db, "--from", "10.11.2026"],
+            "10.11.2026",
+        ),
+        (vec!["kpi", "--db", "/nonexistent/r.sqlite"], "не найден"),
+    ] {
+        let out = tsur(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+    }
+    // The readable form, too.
+    let out = tsur(&["kpi", "--db", &db, "--now", "2026-11-25"]);
+    assert!(out.status.success());
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("В срок:") && shown.contains("Рейтинг организаций"),
+        "{shown}"
+    );
+}
