@@ -3,7 +3,8 @@
 #   scripts/bench.sh [APPEALS]      (default 1000000)
 # Prints wall time and peak memory of `tsur demo-data` and `tsur stats --json` on that many
 # appeals, best of three runs each, then the initial-sync benchmark (`cargo bench --bench sync`:
-# a real server on 127.0.0.1 into an empty replica, against a raw bulk insert of the same rows).
+# a real server on 127.0.0.1 into an empty replica, against a raw bulk insert of the same rows)
+# and the analytics benchmark (the read model and a full recompute of every view).
 # Results go to BENCHMARKS.md by hand, with the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,3 +35,6 @@ echo "replica size: $(du -m "$db" | cut -f1) MB"
 
 echo "== initial sync ($appeals appeals; the server database is kept in target/bench-data/)"
 cargo bench --quiet --bench sync -- "$appeals"
+
+echo "== analytics ($appeals appeals; the replica is kept in target/bench-data/)"
+cargo bench --quiet -p tsur-core --bench analytics -- "$appeals"

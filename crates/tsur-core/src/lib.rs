@@ -8,7 +8,8 @@
 //! - [`demo`]: the deterministic demo-region generator;
 //! - [`sync`]: the change feed and operator actions shared by the server and the app;
 //! - [`clock`]: time that tests can fix;
-//! - [`analytics`]: the in-memory read model for KPIs, rankings and the heat grid.
+//! - [`analytics`]: the read model and what dashboards draw from it (KPIs, ranking, heat grid,
+//!   matrix, problem list, surges).
 
 pub mod analytics;
 pub mod calendar;

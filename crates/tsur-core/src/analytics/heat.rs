@@ -1,7 +1,8 @@
 //! The heat map (п.14): a kernel density of appeal points over a grid, for any filter and zoom.
 //!
 //! Each appeal with a point adds a quartic kernel `(1 − (d/R)²)²` to the cells whose centres lie
-//! within `R` cells of it. Cells are `cell_deg` degrees of latitude high and as many kilometres
+//! within `R` cells of its cell's centre (a binned kernel density: positions are taken to their
+//! cell, which at the grid's own resolution changes nothing visible and makes it one pass). Cells are `cell_deg` degrees of latitude high and as many kilometres
 //! wide at the grid's middle latitude, so the kernel is round on the ground, not in degrees.
 //! Values are relative (the colour ramp uses `max`); appeals without a point are counted apart.
 
@@ -101,37 +102,56 @@ pub fn density(model: &ReadModel, filter: &Filter, spec: GridSpec) -> DensityGri
     let Some(selected) = filter.matching_rows(model) else {
         return grid;
     };
-    let radius = f64::from(spec.radius_cells);
-    let reach = spec.radius_cells as isize;
+    // Binned kernel density: points are first counted per cell (with a margin of the kernel's
+    // reach, so points just outside still warm the edge), then each occupied cell spreads its
+    // count over its neighbours with the kernel between cell centres. One cheap pass over the
+    // appeals instead of (2R + 1)² updates per appeal.
+    let reach = spec.radius_cells as usize;
+    let (bin_rows, bin_cols) = (rows + 2 * reach, cols + 2 * reach);
+    let mut bins = vec![0u32; bin_rows * bin_cols];
     for i in selected {
         let (lat, lon) = (f64::from(model.lat[i]), f64::from(model.lon[i]));
         if !(lat.is_finite() && lon.is_finite()) {
             grid.without_point += 1;
             continue;
         }
-        // The point in cell units; cell (r, c) has its centre at (r + 0.5, c + 0.5).
-        let y = (lat - spec.south) / spec.cell_deg;
-        let x = (lon - spec.west) / cell_lon_deg;
-        if y < -radius || x < -radius || y > rows as f64 + radius || x > cols as f64 + radius {
+        let r = ((lat - spec.south) / spec.cell_deg).floor() + reach as f64;
+        let c = ((lon - spec.west) / cell_lon_deg).floor() + reach as f64;
+        if r < 0.0 || c < 0.0 || r >= bin_rows as f64 || c >= bin_cols as f64 {
             continue; // too far outside to touch the grid
         }
         grid.points += 1;
-        let (r0, c0) = (y.floor() as isize, x.floor() as isize);
-        for r in (r0 - reach)..=(r0 + reach) {
-            if r < 0 || r >= rows as isize {
-                continue;
+        bins[r as usize * bin_cols + c as usize] += 1;
+    }
+    let radius = f64::from(spec.radius_cells);
+    let side = 2 * reach + 1;
+    let kernel: Vec<f32> = (0..side * side)
+        .map(|k| {
+            let (dy, dx) = (
+                (k / side) as f64 - reach as f64,
+                (k % side) as f64 - reach as f64,
+            );
+            let q = (dx * dx + dy * dy) / (radius * radius);
+            if q < 1.0 {
+                ((1.0 - q) * (1.0 - q)) as f32
+            } else {
+                0.0
             }
-            let dy = r as f64 + 0.5 - y;
-            for c in (c0 - reach)..=(c0 + reach) {
-                if c < 0 || c >= cols as isize {
+        })
+        .collect();
+    for (b, &count) in bins.iter().enumerate().filter(|(_, n)| **n > 0) {
+        // Bin (br, bc) is grid cell (br − reach, bc − reach).
+        let (br, bc) = (b / bin_cols, b % bin_cols);
+        for ky in 0..side {
+            // Target row = br − reach + (ky − reach) in grid coordinates.
+            let Some(r) = (br + ky).checked_sub(2 * reach).filter(|r| *r < rows) else {
+                continue;
+            };
+            for kx in 0..side {
+                let Some(c) = (bc + kx).checked_sub(2 * reach).filter(|c| *c < cols) else {
                     continue;
-                }
-                let dx = c as f64 + 0.5 - x;
-                let q = (dx * dx + dy * dy) / (radius * radius);
-                if q < 1.0 {
-                    let k = (1.0 - q) * (1.0 - q);
-                    grid.values[r as usize * cols + c as usize] += k as f32;
-                }
+                };
+                grid.values[r * cols + c] += count as f32 * kernel[ky * side + kx];
             }
         }
     }

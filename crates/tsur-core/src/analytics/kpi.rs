@@ -264,6 +264,21 @@ pub struct Figure {
 pub fn figures(model: &ReadModel, filter: &Filter, now_utc: i64, pack: &RegionPack) -> Vec<Figure> {
     let window = i64::from(pack.region.at_risk_window_hours) * 3_600;
     let all = Kpis::compute(model, filter, now_utc, window);
+    let problems = super::problems::problem_list(model, filter, now_utc, pack);
+    let accelerated = super::problems::accelerated_share(&problems).0;
+    figures_from(model, filter, now_utc, pack, &all, accelerated)
+}
+
+/// [`figures`] from the filter's indicators and accelerated share already computed.
+pub fn figures_from(
+    model: &ReadModel,
+    filter: &Filter,
+    now_utc: i64,
+    pack: &RegionPack,
+    all: &Kpis,
+    accelerated_share: Option<f64>,
+) -> Vec<Figure> {
+    let window = i64::from(pack.region.at_risk_window_hours) * 3_600;
     pack.kpi_targets
         .iter()
         .map(|t| {
@@ -277,7 +292,7 @@ pub fn figures(model: &ReadModel, filter: &Filter, now_utc: i64, pack: &RegionPa
                     scoped = Kpis::compute(model, &narrowed, now_utc, window);
                     &scoped
                 }
-                _ => &all,
+                _ => all,
             };
             let percent = |v: Option<f64>| v.map(|s| s * 100.0);
             let days = |v: Option<f64>| v.map(|h| h / 24.0);
@@ -292,10 +307,7 @@ pub fn figures(model: &ReadModel, filter: &Filter, now_utc: i64, pack: &RegionPa
                 "repeat_share" => percent(k.repeat_share),
                 "merits_share" => percent(k.merits_share),
                 "social_first_reaction_hours" => k.social_first_reaction_hours,
-                "accelerated_share" => {
-                    let list = super::problems::problem_list(model, filter, now_utc, pack);
-                    percent(super::problems::accelerated_share(&list).0)
-                }
+                "accelerated_share" => percent(accelerated_share),
                 _ => None,
             };
             Figure {

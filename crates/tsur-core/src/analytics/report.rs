@@ -1,8 +1,9 @@
 //! Everything the analytics say about one filter, as one value: what `tsur kpi --json` prints
 //! (keys documented in the README) and what the app's panels draw.
 
-use super::kpi::{Filter, Kpis, figures, previous_period};
+use super::kpi::{Filter, Kpis, figures_from, is_overdue, previous_period, timeliness};
 use super::matrix::{TopicMatrix, topic_by_municipality};
+use super::model::NO_CODE;
 use super::model::ReadModel;
 use super::problems::{ProblemRow, accelerated_share, problem_list};
 use super::ranking::{Ranked, rank};
@@ -93,51 +94,46 @@ pub struct Report {
 impl Report {
     pub fn build(model: &ReadModel, filter: &Filter, now_utc: i64, pack: &RegionPack) -> Report {
         let window = i64::from(pack.region.at_risk_window_hours) * 3_600;
-        let headline_of = |f: &Filter| {
-            let k = Kpis::compute(model, f, now_utc, window);
-            let problems = problem_list(model, f, now_utc, pack);
-            Headline::of(&k, accelerated_share(&problems).0)
-        };
         let problems = problem_list(model, filter, now_utc, pack);
-        let headline = Headline::of(
-            &Kpis::compute(model, filter, now_utc, window),
-            accelerated_share(&problems).0,
-        );
-        let slice = |f: Filter, population: Option<u32>| {
-            let k = Kpis::compute(model, &f, now_utc, window);
-            Slice {
-                total: k.total,
-                open: k.open,
-                overdue: k.overdue,
-                on_time_share: k.on_time_share,
-                per_10k: population
-                    .filter(|p| *p > 0)
-                    .map(|p| k.total as f64 * 10_000.0 / f64::from(p)),
-            }
+        let accelerated = accelerated_share(&problems).0;
+        let kpis = Kpis::compute(model, filter, now_utc, window);
+        let headline = Headline::of(&kpis, accelerated);
+        let previous_period = previous_period(filter).map(|p| {
+            let k = Kpis::compute(model, &p, now_utc, window);
+            Headline::of(
+                &k,
+                accelerated_share(&problem_list(model, &p, now_utc, pack)).0,
+            )
+        });
+        let (by_block_slots, by_municipality_slots) = slices(model, filter, now_utc);
+        let slot = |slots: &[SliceTally], codes: &super::model::Codes, code: &str| {
+            codes
+                .get(code)
+                .and_then(|i| slots.get(usize::from(i)))
+                .cloned()
+                .unwrap_or_default()
         };
         let by_block = pack
             .blocks
             .iter()
             .map(|b| {
-                let f = Filter {
-                    block: Some(b.code.as_str().to_string()),
-                    ..filter.clone()
-                };
-                (b.name.clone(), slice(f, None))
+                let t = slot(&by_block_slots, &model.blocks, b.code.as_str());
+                (b.name.clone(), t.slice(None))
             })
             .collect();
         let by_municipality = pack
             .municipalities
             .iter()
             .map(|m| {
-                let f = Filter {
-                    municipality: Some(m.code.as_str().to_string()),
-                    ..filter.clone()
-                };
-                (m.name.clone(), slice(f, Some(m.population)))
+                let t = slot(
+                    &by_municipality_slots,
+                    &model.municipalities,
+                    m.code.as_str(),
+                );
+                (m.name.clone(), t.slice(Some(m.population)))
             })
             .collect();
-        let targets = figures(model, filter, now_utc, pack)
+        let targets = figures_from(model, filter, now_utc, pack, &kpis, accelerated)
             .into_iter()
             .map(|f| {
                 (
@@ -155,7 +151,7 @@ impl Report {
         Report {
             headline,
             targets,
-            previous_period: previous_period(filter).map(|p| headline_of(&p)),
+            previous_period,
             by_block,
             by_municipality,
             ranking: rank(model, filter, now_utc, pack),
@@ -164,4 +160,55 @@ impl Report {
             matrix: topic_by_municipality(model, filter, pack),
         }
     }
+}
+
+/// Counts of one slice, gathered in the single pass of [`slices`].
+#[derive(Debug, Clone, Default)]
+struct SliceTally {
+    total: u64,
+    open: u64,
+    overdue: u64,
+    on_time: u64,
+    counted: u64,
+}
+
+impl SliceTally {
+    fn add(&mut self, model: &ReadModel, i: usize, now_utc: i64) {
+        self.total += 1;
+        self.open += u64::from(model.status[i].is_open());
+        self.overdue += u64::from(is_overdue(model, i, now_utc));
+        if let Some(on_time) = timeliness(model, i, now_utc) {
+            self.counted += 1;
+            self.on_time += u64::from(on_time);
+        }
+    }
+
+    fn slice(&self, population: Option<u32>) -> Slice {
+        Slice {
+            total: self.total,
+            open: self.open,
+            overdue: self.overdue,
+            on_time_share: (self.counted > 0).then(|| self.on_time as f64 / self.counted as f64),
+            per_10k: population
+                .filter(|p| *p > 0)
+                .map(|p| self.total as f64 * 10_000.0 / f64::from(p)),
+        }
+    }
+}
+
+/// Per block and per municipality slot of the model, in one pass over the filter's rows.
+fn slices(model: &ReadModel, filter: &Filter, now_utc: i64) -> (Vec<SliceTally>, Vec<SliceTally>) {
+    let mut blocks = vec![SliceTally::default(); model.blocks.len()];
+    let mut places = vec![SliceTally::default(); model.municipalities.len()];
+    if let Some(rows) = filter.matching_rows(model) {
+        for i in rows {
+            if model.block[i] != NO_CODE {
+                blocks[usize::from(model.block[i])].add(model, i, now_utc);
+            }
+            if model.municipality[i] != NO_CODE {
+                places[usize::from(model.municipality[i])].add(model, i, now_utc);
+            }
+        }
+    }
+    (blocks, places)
 }
