@@ -38,3 +38,6 @@ cargo bench --quiet --bench sync -- "$appeals"
 
 echo "== analytics ($appeals appeals; the replica is kept in target/bench-data/)"
 cargo bench --quiet -p tsur-core --bench analytics -- "$appeals"
+
+echo "== the same aggregates in DuckDB and PostgreSQL (needs: pip install duckdb psycopg2-binary)"
+python3 scripts/compare_analytics.py "target/bench-data/demo-$appeals.sqlite"
