@@ -395,6 +395,12 @@ pub fn kpi(pack: &PackArg, args: &KpiArgs) -> Result<String> {
     let store = open_replica(&args.db)?;
     let model = ReadModel::load(&store)?;
     let report = Report::build(&model, &filter, now.timestamp(), &pack);
+    let communication = tsur_core::analytics::communication::by_organisation(
+        &store,
+        filter.from_utc,
+        filter.to_utc,
+        &pack,
+    )?;
     #[derive(serde::Serialize)]
     struct Output<'a> {
         as_of: String,
@@ -403,6 +409,7 @@ pub fn kpi(pack: &PackArg, args: &KpiArgs) -> Result<String> {
         municipality: Option<&'a str>,
         #[serde(flatten)]
         report: &'a Report,
+        communication: &'a [tsur_core::analytics::communication::CommunicationIssues],
     }
     if args.json {
         let output = Output {
@@ -414,12 +421,28 @@ pub fn kpi(pack: &PackArg, args: &KpiArgs) -> Result<String> {
             block: filter.block.as_deref(),
             municipality: filter.municipality.as_deref(),
             report: &report,
+            communication: &communication,
         };
         let mut out = serde_json::to_string_pretty(&output)?;
         out.push('\n');
         return Ok(out);
     }
-    Ok(kpi_text(&report))
+    let mut text = kpi_text(&report);
+    text += &format!("\nОшибки коммуникации: {} организаций", communication.len());
+    for c in communication.iter().take(10) {
+        text += &format!(
+            "\n  {}: формальных {}, коротких {}, перенаправлено повторно {}, «пинг-понг» {}, низких оценок {}, повторных обращений {}",
+            c.name,
+            c.formal_answers,
+            c.short_answers,
+            c.repeatedly_forwarded,
+            c.back_and_forth,
+            c.low_rated,
+            c.followed_by_repeat
+        );
+    }
+    text.push('\n');
+    Ok(text)
 }
 
 fn kpi_text(report: &Report) -> String {

@@ -67,6 +67,7 @@ fn kpi_json_has_the_documented_keys_and_agrees_with_stats() {
         "problems",
         "surges",
         "matrix",
+        "communication",
     ] {
         assert!(kpi.get(key).is_some(), "missing key {key}");
     }

@@ -5,6 +5,7 @@
 //! - [`calendar`] and [`deadline`]: working days and statutory deadlines on local days;
 //! - [`store`]: the local SQLite replica with embedded migrations;
 //! - [`stats`]: counts for the CLI and the first window;
+//! - [`classify`]: suggested block, topic and municipality of a free text;
 //! - [`demo`]: the deterministic demo-region generator;
 //! - [`sync`]: the change feed and operator actions shared by the server and the app;
 //! - [`clock`]: time that tests can fix;
@@ -13,6 +14,7 @@
 
 pub mod analytics;
 pub mod calendar;
+pub mod classify;
 pub mod clock;
 pub mod deadline;
 pub mod demo;

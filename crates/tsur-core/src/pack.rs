@@ -65,6 +65,13 @@ pub struct RegionInfo {
     pub bbox: BoundingBox,
     pub centre: GeoPoint,
     pub at_risk_window_hours: u32,
+    /// A suggested classification is applied without a person only at or above this confidence.
+    #[serde(default = "default_auto_apply_confidence")]
+    pub classifier_auto_apply_confidence: f64,
+}
+
+fn default_auto_apply_confidence() -> f64 {
+    0.95
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -307,6 +314,16 @@ impl RegionPack {
         let (path, text) = file("region.toml");
         let region: RegionInfo = parse_toml(path, text)?;
         validate_region(path, &region)?;
+        let threshold = region.classifier_auto_apply_confidence;
+        if !(threshold.is_finite() && (0.5..=1.0).contains(&threshold)) {
+            return Err(err(
+                path,
+                None,
+                format!(
+                    "classifier_auto_apply_confidence должно быть от 0.5 до 1, а не {threshold}"
+                ),
+            ));
+        }
         let offset = (-12..=14)
             .contains(&region.utc_offset_hours)
             .then(|| FixedOffset::east_opt(region.utc_offset_hours * 3600))

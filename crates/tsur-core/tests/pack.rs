@@ -382,3 +382,26 @@ fn ranking_rules_are_read_and_bad_ones_refused() {
         );
     }
 }
+
+#[test]
+fn an_impossible_auto_apply_threshold_is_refused() {
+    for bad in ["0.2", "1.5", "nan"] {
+        let dir = copy_pack();
+        let path = dir.path().join("region.toml");
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(
+            &path,
+            text.replace(
+                "classifier_auto_apply_confidence = 0.95",
+                &format!("classifier_auto_apply_confidence = {bad}"),
+            ),
+        )
+        .unwrap();
+        assert_points_at(
+            &load_err(dir.path()),
+            "region.toml",
+            None,
+            "classifier_auto_apply_confidence",
+        );
+    }
+}

@@ -5,8 +5,10 @@
 //! - [`ranking`]: the fair ranking of organisations (п.11.3);
 //! - [`heat`]: the kernel-density heat grid; [`matrix`]: topic × municipality with a baseline;
 //! - [`problems`]: the regional problem list; [`surges`]: municipality × topic alerts;
-//! - [`report`]: all of it for one filter (what `tsur kpi` prints).
+//! - [`report`]: all of it for one filter (what `tsur kpi` prints);
+//! - [`communication`]: formal replies, forwarding and back-and-forth per organisation (SQL).
 
+pub mod communication;
 pub mod heat;
 pub mod kpi;
 pub mod matrix;
