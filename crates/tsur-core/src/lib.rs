@@ -6,6 +6,7 @@
 //! - [`store`]: the local SQLite replica with embedded migrations;
 //! - [`stats`]: counts for the CLI and the first window;
 //! - [`classify`]: suggested block, topic and municipality of a free text;
+//! - [`repeats`]: repeat appeals and 59-ФЗ ст.11 ч.5;
 //! - [`demo`]: the deterministic demo-region generator;
 //! - [`sync`]: the change feed and operator actions shared by the server and the app;
 //! - [`clock`]: time that tests can fix;
@@ -20,6 +21,7 @@ pub mod deadline;
 pub mod demo;
 pub mod domain;
 pub mod pack;
+pub mod repeats;
 pub mod stats;
 pub mod store;
 pub mod sync;

@@ -1,59 +1,27 @@
 //! Communication problems per organisation on a hand-built replica.
 
-use chrono::{TimeZone, Utc};
+mod common;
+
 use tsur_core::analytics::communication::{TEMPLATE_MIN_REPEATS, by_organisation};
-use tsur_core::domain::{
-    Answer, AnswerKind, Appeal, Author, BlockCode, Channel, Event, EventKind, OrganisationCode,
-    Rating, Regime, Status, TopicCode,
-};
+use tsur_core::domain::{AnswerKind, Appeal, Event, EventKind, OrganisationCode, Rating, Status};
 use tsur_core::pack::RegionPack;
 use tsur_core::store::Store;
 
 const LONG: &str = "Сообщаем, что работы по восстановлению горячего водоснабжения в доме выполнены \
     управляющей организацией в полном объёме, давление в системе проверено, акт подписан жителями.";
 
-fn at(day: u32) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, day, 9, 0, 0).unwrap()
+fn at(n: u32) -> chrono::DateTime<chrono::Utc> {
+    common::day(n)
 }
 
 fn appeal(id: i64, org: &str, day: u32) -> Appeal {
-    Appeal {
-        id,
-        version: 1,
-        source: "test".into(),
-        external_id: id.to_string(),
-        channel: Channel::Pos,
-        regime: Regime::Pos,
-        received_utc: at(day),
-        registered_utc: None,
-        text: "Нет горячей воды".into(),
-        author: Author::default(),
-        address: None,
-        point: None,
-        municipality: None,
-        block: Some(BlockCode::new("zhkh")),
-        topic: Some(TopicCode::new("zhkh.hot_water")),
-        organisation: Some(OrganisationCode::new(org)),
-        status: Status::Answered,
-        due_utc: None,
-        answered_utc: Some(at(day + 1)),
-        rating: None,
-        problem: None,
-        repeat_of: None,
-        duplicate_of: None,
-        assignee: None,
-        answers: vec![],
-        events: vec![],
-    }
+    let mut a = common::appeal(id, at(day));
+    a.organisation = Some(OrganisationCode::new(org));
+    a
 }
 
-fn answer(kind: AnswerKind, text: &str, day: u32) -> Answer {
-    Answer {
-        at_utc: at(day),
-        organisation: None,
-        kind,
-        text: text.into(),
-    }
+fn answer(kind: AnswerKind, text: &str, day: u32) -> tsur_core::domain::Answer {
+    common::answer(kind, text, at(day))
 }
 
 fn routed(to: Status, day: u32) -> Event {
