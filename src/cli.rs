@@ -379,7 +379,11 @@ fn kpi_filter(pack: &RegionPack, args: &KpiArgs) -> Result<Filter> {
         from_utc: args.from.map(midnight_utc).transpose()?,
         to_utc: args
             .to
-            .map(|d| midnight_utc(d + chrono::Days::new(1)))
+            .map(|d| {
+                d.checked_add_days(chrono::Days::new(1))
+                    .with_context(|| format!("дата {d} вне допустимого диапазона"))
+                    .and_then(midnight_utc)
+            })
             .transpose()?,
         block,
         municipality,
@@ -395,12 +399,8 @@ pub fn kpi(pack: &PackArg, args: &KpiArgs) -> Result<String> {
     let store = open_replica(&args.db)?;
     let model = ReadModel::load(&store)?;
     let report = Report::build(&model, &filter, now.timestamp(), &pack);
-    let communication = tsur_core::analytics::communication::by_organisation(
-        &store,
-        filter.from_utc,
-        filter.to_utc,
-        &pack,
-    )?;
+    let communication =
+        tsur_core::analytics::communication::by_organisation(&store, &filter, &pack)?;
     #[derive(serde::Serialize)]
     struct Output<'a> {
         as_of: String,

@@ -227,3 +227,80 @@ fn bad_arguments_are_refused_with_a_message() {
         "{shown}"
     );
 }
+
+#[test]
+fn the_period_is_of_local_days_in_the_regions_time() {
+    use chrono::{TimeZone, Utc};
+    use tsur_core::domain::{Appeal, Author, Channel, Regime, Status};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.sqlite");
+    let mut store = tsur_core::store::Store::open(&db).unwrap();
+    // 23:59 and 00:00 local time (UTC+5) around midnight of 10–11 November 2026.
+    let instants = [
+        Utc.with_ymd_and_hms(2026, 11, 9, 18, 59, 0).unwrap(), // 9 Nov 23:59 local
+        Utc.with_ymd_and_hms(2026, 11, 9, 19, 0, 0).unwrap(),  // 10 Nov 00:00 local
+        Utc.with_ymd_and_hms(2026, 11, 10, 18, 59, 0).unwrap(), // 10 Nov 23:59 local
+        Utc.with_ymd_and_hms(2026, 11, 10, 19, 0, 0).unwrap(), // 11 Nov 00:00 local
+    ];
+    for (i, received) in instants.into_iter().enumerate() {
+        store
+            .upsert_appeal(&Appeal {
+                id: i as i64 + 1,
+                version: 1,
+                source: "t".into(),
+                external_id: i.to_string(),
+                channel: Channel::Pos,
+                regime: Regime::Pos,
+                received_utc: received,
+                registered_utc: None,
+                text: "x".into(),
+                author: Author::default(),
+                address: None,
+                point: None,
+                municipality: None,
+                block: None,
+                topic: None,
+                organisation: None,
+                status: Status::New,
+                due_utc: None,
+                answered_utc: None,
+                rating: None,
+                problem: None,
+                repeat_of: None,
+                duplicate_of: None,
+                assignee: None,
+                answers: vec![],
+                events: vec![],
+            })
+            .unwrap();
+    }
+    drop(store);
+    let db = db.to_str().unwrap();
+    let day = json(&[
+        "kpi",
+        "--db",
+        db,
+        "--json",
+        "--now",
+        "2026-11-25",
+        "--from",
+        "2026-11-10",
+        "--to",
+        "2026-11-10",
+    ]);
+    assert_eq!(
+        day["total"], 2,
+        "00:00 and 23:59 of 10 November, local time"
+    );
+    let from_only = json(&[
+        "kpi",
+        "--db",
+        db,
+        "--json",
+        "--now",
+        "2026-11-25",
+        "--from",
+        "2026-11-11",
+    ]);
+    assert_eq!(from_only["total"], 1);
+}

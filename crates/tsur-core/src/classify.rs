@@ -191,6 +191,36 @@ const STOPWORDS: &[&str] = &[
     "спасибо",
 ];
 
+/// Words that make the name next to them a street, not a place.
+const STREET_WORDS: &[&str] = &[
+    "ул",
+    "улица",
+    "улице",
+    "улицы",
+    "пр",
+    "проспект",
+    "проспекте",
+    "пер",
+    "переулок",
+    "переулке",
+    "ш",
+    "шоссе",
+    "тракт",
+    "тракте",
+    "бульвар",
+    "бульваре",
+    "б",
+    "пл",
+    "площадь",
+    "площади",
+    "наб",
+    "набережная",
+    "набережной",
+    "проезд",
+    "мкр",
+    "микрорайон",
+];
+
 /// Lowercase words of a text, «ё» → «е», split on non-alphanumerics.
 pub fn words(text: &str) -> Vec<String> {
     text.to_lowercase()
@@ -237,7 +267,8 @@ pub struct Classifier {
     counts: Vec<HashMap<String, f64>>,
     totals: Vec<f64>,
     documents: Vec<f64>,
-    vocabulary: usize,
+    /// Every stem seen in training.
+    vocabulary: std::collections::HashSet<String>,
     places: Vec<PlaceName>,
     auto_apply_confidence: f64,
 }
@@ -287,7 +318,7 @@ impl Classifier {
             counts: vec![HashMap::new(); n],
             totals: vec![0.0; n],
             documents: vec![0.0; n],
-            vocabulary: 0,
+            vocabulary: std::collections::HashSet::new(),
             places,
             auto_apply_confidence: pack.region.classifier_auto_apply_confidence,
         }
@@ -317,17 +348,13 @@ impl Classifier {
                 continue;
             };
             for stem in self.stems(text) {
-                *self.counts[t].entry(stem).or_insert(0.0) += 1.0;
+                *self.counts[t].entry(stem.clone()).or_insert(0.0) += 1.0;
                 self.totals[t] += 1.0;
+                self.vocabulary.insert(stem);
             }
             self.documents[t] += 1.0;
             learned += 1;
         }
-        let mut all: std::collections::HashSet<&String> = std::collections::HashSet::new();
-        for c in &self.counts {
-            all.extend(c.keys());
-        }
-        self.vocabulary = all.len();
         learned
     }
 
@@ -348,26 +375,43 @@ impl Classifier {
             .count()
     }
 
-    /// The municipality a text names, if any.
+    /// The municipality a text names, if any. A name used as a street («ул. Челябинская»,
+    /// «Копейское шоссе») or as the region («Челябинская обл.») does not place the text.
     pub fn municipality_of(&self, text: &str) -> Option<String> {
-        let stems: Vec<String> = words(text)
-            .iter()
-            .map(|w| self.stemmer.stem(w).into_owned())
-            .collect();
-        self.places
-            .iter()
-            .filter(|p| {
-                stems
-                    .windows(p.stems.len())
-                    .any(|w| w == p.stems.as_slice())
-            })
-            .max_by_key(|p| {
-                (
-                    p.stems.iter().map(|s| s.chars().count()).sum::<usize>(),
-                    p.population,
-                )
-            })
-            .map(|p| p.municipality.clone())
+        // Neighbours count only within a part of the text between commas: «Магнитогорск, ул.
+        // Ленина» names the city; «ул. Челябинская» and «Копейское шоссе» name streets.
+        let mut best: Option<&PlaceName> = None;
+        for part in text.split([',', ';', '\n', '(', ')']) {
+            let part_words = words(part);
+            let stems: Vec<String> = part_words
+                .iter()
+                .map(|w| self.stemmer.stem(w).into_owned())
+                .collect();
+            let is_street =
+                |w: Option<&String>| w.is_some_and(|w| STREET_WORDS.contains(&w.as_str()));
+            let places_the_text = |start: usize, len: usize| {
+                let before = start.checked_sub(1).and_then(|i| part_words.get(i));
+                let after = part_words.get(start + len);
+                !is_street(before)
+                    && !is_street(after)
+                    && !after.is_some_and(|w| w.starts_with("обл"))
+            };
+            for p in &self.places {
+                let n = p.stems.len();
+                let found = (0..stems.len().saturating_sub(n - 1))
+                    .any(|i| stems[i..i + n] == p.stems[..] && places_the_text(i, n));
+                let rank = |p: &PlaceName| {
+                    (
+                        p.stems.iter().map(|s| s.chars().count()).sum::<usize>(),
+                        p.population,
+                    )
+                };
+                if found && best.is_none_or(|b| rank(p) > rank(b)) {
+                    best = Some(p);
+                }
+            }
+        }
+        best.map(|p| p.municipality.clone())
     }
 
     /// Suggests a classification of an appeal from its text and, when it has one, its address
@@ -389,15 +433,18 @@ impl Classifier {
         }
         let all_documents: f64 = self.documents.iter().sum();
         let n = self.topics.len() as f64;
-        let vocabulary = self.vocabulary.max(1) as f64;
+        let vocabulary = self.vocabulary.len().max(1) as f64;
         let scores: Vec<f64> = (0..self.topics.len())
             .map(|t| {
                 // A uniform prior until there are examples, then the topics' shares (smoothed).
                 let prior = ((self.documents[t] + 1.0) / (all_documents + n)).ln();
                 let denominator = self.totals[t] + SMOOTHING * vocabulary;
                 let likelihood: f64 = if all_documents > 0.0 {
+                    // A word never seen in training says nothing of any topic; counting it would
+                    // penalise large topics more than small ones.
                     stems
                         .iter()
+                        .filter(|s| self.vocabulary.contains(*s))
                         .map(|s| {
                             let count = self.counts[t].get(s).copied().unwrap_or(0.0);
                             ((count + SMOOTHING) / denominator).ln()

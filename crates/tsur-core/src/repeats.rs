@@ -18,8 +18,9 @@ pub const REPEAT_WINDOW_DAYS: i64 = 90;
 /// Answers on the merits after which 59-ФЗ ст.11 ч.5 allows ending the correspondence.
 pub const ART11_PART5_MERITS_ANSWERS: u32 = 2;
 
-/// The key of an author: phone, else e-mail, else a full name of at least two words.
-pub fn author_key(author: &Author) -> Option<String> {
+/// The key of an author: phone, else e-mail, else a full name of at least two words within a
+/// municipality (a name alone would join namesakes across the region).
+pub fn author_key(author: &Author, municipality: Option<&str>) -> Option<String> {
     if let Some(phone) = &author.phone {
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
         if digits.len() >= 10 {
@@ -33,29 +34,15 @@ pub fn author_key(author: &Author) -> Option<String> {
         }
     }
     let name = author.name.as_deref()?;
+    let municipality = municipality?;
     let words: Vec<String> = normalised_words(name);
-    (words.len() >= 2).then(|| format!("name:{}", words.join(" ")))
+    (words.len() >= 2).then(|| format!("name:{municipality}:{}", words.join(" ")))
 }
 
-/// Words that only say what kind of street or building follows.
+/// Words that only say that a building number or a settlement follows.
 const ADDRESS_NOISE: &[&str] = &[
     "г",
     "город",
-    "ул",
-    "улица",
-    "пр",
-    "пр-т",
-    "проспект",
-    "пер",
-    "переулок",
-    "пл",
-    "площадь",
-    "ш",
-    "шоссе",
-    "б-р",
-    "бульвар",
-    "мкр",
-    "микрорайон",
     "д",
     "дом",
     "корп",
@@ -71,8 +58,29 @@ const ADDRESS_NOISE: &[&str] = &[
     "деревня",
 ];
 
-/// The key of an address: its words without street-type words and without the flat.
-pub fn address_key(address: &str) -> Option<String> {
+/// Street-type words and their one spelling: «ул. Мира» and «улица Мира» are one street, «пр.
+/// Мира» another.
+const STREET_TYPES: &[(&str, &str)] = &[
+    ("ул", "ул"),
+    ("улица", "ул"),
+    ("пр", "пр"),
+    ("пр-т", "пр"),
+    ("проспект", "пр"),
+    ("пер", "пер"),
+    ("переулок", "пер"),
+    ("пл", "пл"),
+    ("площадь", "пл"),
+    ("ш", "ш"),
+    ("шоссе", "ш"),
+    ("б-р", "бр"),
+    ("бульвар", "бр"),
+    ("мкр", "мкр"),
+    ("микрорайон", "мкр"),
+];
+
+/// The key of an address: the municipality (when known) and the address's words, street types
+/// spelt one way, without the flat and without words that only announce a number.
+pub fn address_key(address: &str, municipality: Option<&str>) -> Option<String> {
     let mut words = normalised_words(address);
     // Everything from the flat on ("кв. 45", "квартира 45", "оф 3") is not the building.
     if let Some(flat) = words
@@ -82,13 +90,23 @@ pub fn address_key(address: &str) -> Option<String> {
         words.truncate(flat);
     }
     words.retain(|w| !ADDRESS_NOISE.contains(&w.as_str()));
-    (words.len() >= 2).then(|| words.join(" "))
+    for w in &mut words {
+        if let Some((_, canonical)) = STREET_TYPES.iter().find(|(spelling, _)| spelling == w) {
+            *w = (*canonical).to_string();
+        }
+    }
+    let meaningful = words
+        .iter()
+        .filter(|w| !STREET_TYPES.iter().any(|(_, c)| c == w))
+        .count();
+    (meaningful >= 2).then(|| format!("{}:{}", municipality.unwrap_or("?"), words.join(" ")))
 }
 
 fn normalised_words(text: &str) -> Vec<String> {
     text.to_lowercase()
         .replace('ё', "е")
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !c.is_alphanumeric() && c != '-')
+        .map(|w| w.trim_matches('-'))
         .filter(|w| !w.is_empty())
         .map(str::to_string)
         .collect()
@@ -101,25 +119,31 @@ pub struct Prior {
     pub received_utc: DateTime<Utc>,
     pub answered_utc: Option<DateTime<Utc>>,
     pub topic: Option<String>,
-    pub merits_answers: u32,
+    /// When its answers on the merits were given.
+    pub merits_answered: Vec<DateTime<Utc>>,
     pub author: Option<String>,
     pub address: Option<String>,
 }
 
 impl Prior {
     pub fn of(appeal: &Appeal) -> Prior {
+        let municipality = appeal.municipality.as_ref().map(|m| m.as_str());
         Prior {
             id: appeal.id,
             received_utc: appeal.received_utc,
             answered_utc: appeal.answered_utc,
             topic: appeal.topic.as_ref().map(|t| t.as_str().to_string()),
-            merits_answers: appeal
+            merits_answered: appeal
                 .answers
                 .iter()
                 .filter(|a| a.kind == AnswerKind::Merits)
-                .count() as u32,
-            author: author_key(&appeal.author),
-            address: appeal.address.as_deref().and_then(address_key),
+                .map(|a| a.at_utc)
+                .collect(),
+            author: author_key(&appeal.author, municipality),
+            address: appeal
+                .address
+                .as_deref()
+                .and_then(|a| address_key(a, municipality)),
         }
     }
 }
@@ -174,15 +198,14 @@ impl RepeatIndex {
         let received = appeal.received_utc;
         let window = Duration::days(REPEAT_WINDOW_DAYS);
         let topic = appeal.topic.as_ref().map(|t| t.as_str());
+        let municipality = appeal.municipality.as_ref().map(|m| m.as_str());
         let in_window = |p: &&Prior| {
             p.id != appeal.id
                 && p.answered_utc
                     .is_some_and(|answered| answered < received && received - answered <= window)
         };
-        let author = author_key(&appeal.author);
-        let by_author = author
-            .as_ref()
-            .and_then(|k| self.by_author.get(k))
+        let by_author = author_key(&appeal.author, municipality)
+            .and_then(|k| self.by_author.get(&k))
             .into_iter()
             .flatten()
             .filter(in_window)
@@ -190,7 +213,7 @@ impl RepeatIndex {
         let by_address = appeal
             .address
             .as_deref()
-            .and_then(address_key)
+            .and_then(|a| address_key(a, municipality))
             .and_then(|k| self.by_address.get(&k))
             .into_iter()
             .flatten()
@@ -200,20 +223,36 @@ impl RepeatIndex {
         let (prior, reason) = by_author
             .chain(by_address)
             .max_by_key(|(p, reason)| (p.answered_utc, *reason == RepeatReason::SameAuthor))?;
-        let merits_on_topic: u32 = author
-            .as_ref()
-            .and_then(|k| self.by_author.get(k))
-            .into_iter()
-            .flatten()
-            .filter(|p| p.id != appeal.id && p.received_utc < received)
-            .filter(|p| topic.is_some() && p.topic.as_deref() == topic)
-            .map(|p| p.merits_answers)
-            .sum();
         Some(RepeatLink {
             repeat_of: prior.id,
             reason,
-            art11_part5: appeal.regime == Regime::Fz59
-                && merits_on_topic >= ART11_PART5_MERITS_ANSWERS,
+            art11_part5: self.meets_art11_part5(appeal),
         })
+    }
+
+    /// Whether 59-ФЗ ст.11 ч.5 applies: a 59-ФЗ appeal whose author had already received at
+    /// least [`ART11_PART5_MERITS_ANSWERS`] answers on the merits on the same topic when it
+    /// arrived (however long ago).
+    pub fn meets_art11_part5(&self, appeal: &Appeal) -> bool {
+        let Some(topic) = appeal.topic.as_ref().map(|t| t.as_str()) else {
+            return false;
+        };
+        if appeal.regime != Regime::Fz59 {
+            return false;
+        }
+        let municipality = appeal.municipality.as_ref().map(|m| m.as_str());
+        let given: usize = author_key(&appeal.author, municipality)
+            .and_then(|k| self.by_author.get(&k))
+            .into_iter()
+            .flatten()
+            .filter(|p| p.id != appeal.id && p.topic.as_deref() == Some(topic))
+            .map(|p| {
+                p.merits_answered
+                    .iter()
+                    .filter(|at| **at < appeal.received_utc)
+                    .count()
+            })
+            .sum();
+        given >= ART11_PART5_MERITS_ANSWERS as usize
     }
 }

@@ -108,6 +108,23 @@ fn keywords_alone_classify_plain_texts_and_places_are_found() {
         "an inflected name is found by its stem"
     );
     assert_eq!(c.municipality_of("нет воды в доме"), None);
+    // A name used as a street or as the region does not place the text.
+    assert_eq!(
+        c.municipality_of("г. Златоуст, Челябинская обл., нет света")
+            .as_deref(),
+        Some("75712000"),
+        "the region's name is not the city of Chelyabinsk"
+    );
+    assert_eq!(
+        c.municipality_of("Копейск, ул. Челябинская, д. 5")
+            .as_deref(),
+        Some("75728000")
+    );
+    assert_eq!(
+        c.municipality_of("яма на Копейском шоссе"),
+        None,
+        "a road, not the town"
+    );
     assert_eq!(c.suggest("!!! ??? ..."), None, "no words, no suggestion");
 }
 

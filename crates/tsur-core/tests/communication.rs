@@ -2,6 +2,7 @@
 
 mod common;
 
+use tsur_core::analytics::Filter;
 use tsur_core::analytics::communication::{TEMPLATE_MIN_REPEATS, by_organisation};
 use tsur_core::domain::{AnswerKind, Appeal, Event, EventKind, OrganisationCode, Rating, Status};
 use tsur_core::pack::RegionPack;
@@ -40,8 +41,8 @@ fn each_kind_of_problem_is_found_and_attributed() {
     let pack = RegionPack::load(RegionPack::bundled_dir()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path().join("r.sqlite")).unwrap();
-    // uk-1: a formal reply (1), a short answer rated 2 (2), forwarded twice after three routings
-    // (3), a good answer that a later appeal repeats (4).
+    // uk-1: a formal reply (1), a short answer rated 2 (2), forwarded twice and passed on four
+    // times (3), a good answer that a later appeal repeats (4).
     let mut a = appeal(1, "uk-1", 1);
     a.answers = vec![answer(AnswerKind::Formal, LONG, 2)];
     store.upsert_appeal(&a).unwrap();
@@ -57,6 +58,7 @@ fn each_kind_of_problem_is_found_and_attributed() {
     a.events = vec![
         routed(Status::Routed, 3),
         routed(Status::Forwarded, 4),
+        routed(Status::Routed, 4),
         routed(Status::Forwarded, 5),
     ];
     store.upsert_appeal(&a).unwrap();
@@ -76,7 +78,7 @@ fn each_kind_of_problem_is_found_and_attributed() {
         store.upsert_appeal(&a).unwrap();
     }
 
-    let list = by_organisation(&store, None, None, &pack).unwrap();
+    let list = by_organisation(&store, &Filter::default(), &pack).unwrap();
     let orgs: Vec<&str> = list.iter().map(|c| c.organisation.as_str()).collect();
     assert_eq!(
         orgs,
@@ -105,11 +107,46 @@ fn each_kind_of_problem_is_found_and_attributed() {
     );
 
     // The period counts appeals received in it: from 2 March on, the formal reply is gone.
-    let from = at(2).timestamp() - 3_600;
-    let later = by_organisation(&store, Some(from), None, &pack).unwrap();
+    let later = Filter {
+        from_utc: Some(at(2).timestamp() - 3_600),
+        ..Filter::default()
+    };
+    let later = by_organisation(&store, &later, &pack).unwrap();
     let uk1 = later.iter().find(|c| c.organisation == "uk-1").unwrap();
     assert_eq!(
         (uk1.appeals, uk1.formal_answers, uk1.short_answers),
         (3, 0, 1)
     );
+
+    // Other filters narrow it too: nothing of uk-1 is about roads.
+    let roads = Filter {
+        block: Some("roads".into()),
+        ..Filter::default()
+    };
+    assert!(by_organisation(&store, &roads, &pack).unwrap().is_empty());
+
+    // An answer given by another organisation is laid at its door: uk-9 answered uk-1's case
+    // with a formal reply.
+    let mut a = appeal(50, "uk-1", 20);
+    let mut reply = answer(AnswerKind::Formal, LONG, 21);
+    reply.organisation = Some(OrganisationCode::new("uk-9"));
+    a.answers = vec![reply];
+    store.upsert_appeal(&a).unwrap();
+    let list = by_organisation(&store, &Filter::default(), &pack).unwrap();
+    let uk9 = list.iter().find(|c| c.organisation == "uk-9").unwrap();
+    assert_eq!((uk9.formal_answers, uk9.answers), (1, 1));
+    let uk1 = list.iter().find(|c| c.organisation == "uk-1").unwrap();
+    assert_eq!(uk1.formal_answers, 1, "still only its own formal reply");
+
+    // One forwarding and a routing back are not yet back and forth.
+    let mut a = appeal(51, "uk-1", 22);
+    a.events = vec![
+        routed(Status::Routed, 22),
+        routed(Status::Forwarded, 23),
+        routed(Status::Routed, 23),
+    ];
+    store.upsert_appeal(&a).unwrap();
+    let list = by_organisation(&store, &Filter::default(), &pack).unwrap();
+    let uk1 = list.iter().find(|c| c.organisation == "uk-1").unwrap();
+    assert_eq!(uk1.back_and_forth, 1);
 }

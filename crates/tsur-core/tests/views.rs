@@ -356,7 +356,12 @@ fn on_the_demo_region_the_views_hold_together_and_find_the_planted_hot_spots() {
         "titles come from the replica"
     );
 
-    for surge in surges(&model, &Filter::default(), now, &pack) {
+    let found = surges(&model, &Filter::default(), now, &pack);
+    assert!(
+        !found.is_empty(),
+        "the generator's recent hot spots are surges"
+    );
+    for surge in found {
         assert!(surge.count >= u64::from(pack.surges.min_count));
         assert!(surge.count as f64 >= pack.surges.factor * surge.baseline_mean);
         assert!(!surge.appeals.is_empty());

@@ -5,6 +5,7 @@
 //! These need answer texts and histories, which stay in SQLite (not in the read model), so this
 //! is SQL over the replica: a review-mode query, run on a worker, not a per-frame view.
 
+use super::kpi::Filter;
 use crate::domain::AppealId;
 use crate::pack::RegionPack;
 use crate::store::{Store, StoreError};
@@ -17,8 +18,9 @@ pub const SHORT_ANSWER_CHARS: i64 = 120;
 pub const TEMPLATE_MIN_REPEATS: i64 = 20;
 /// Forwarded answers on one appeal that make "repeated forwarding".
 pub const REPEATED_FORWARDING: i64 = 2;
-/// Routings and forwardings of one appeal that make "back and forth" between organisations.
-pub const BACK_AND_FORTH: i64 = 3;
+/// Routings and forwardings of one appeal that make "back and forth" between organisations: the
+/// first routing and then at least three more changes of hands.
+pub const BACK_AND_FORTH: i64 = 4;
 /// Appeals listed as examples per organisation.
 const EXAMPLES: usize = 10;
 
@@ -37,7 +39,7 @@ pub struct CommunicationIssues {
     pub templated_answers: u64,
     /// Appeals forwarded at least [`REPEATED_FORWARDING`] times.
     pub repeatedly_forwarded: u64,
-    /// Appeals routed or forwarded at least [`BACK_AND_FORTH`] times.
+    /// Appeals routed or forwarded at least [`BACK_AND_FORTH`] times (the first routing included).
     pub back_and_forth: u64,
     /// Answered appeals rated 1–2.
     pub low_rated: u64,
@@ -59,24 +61,82 @@ impl CommunicationIssues {
     }
 }
 
+/// Named parameters as rusqlite takes them.
+fn as_params<'a>(
+    bound: &'a [(&'a str, rusqlite::types::Value)],
+) -> Vec<(&'a str, &'a dyn rusqlite::ToSql)> {
+    bound
+        .iter()
+        .map(|(name, value)| (*name, value as &dyn rusqlite::ToSql))
+        .collect()
+}
+
 /// Stores an organisation's count of one measure.
 type SetCount = fn(&mut CommunicationIssues, u64);
 /// Counts one more appeal with a problem.
 type CountAppeal = fn(&mut CommunicationIssues);
 
-/// Communication problems of every organisation with appeals received in `[from_utc, to_utc)`,
-/// most problems first. Organisations with none are left out.
+/// Communication problems of every organisation with appeals in the filter (received in its
+/// period, of its block, topic, municipality, regime and channel), most problems first.
+/// Organisations with none are left out. What an answer shows (formal, short, templated) is laid
+/// at the door of the organisation that gave it; what happened to an appeal, at the door of the
+/// organisation responsible for it.
 pub fn by_organisation(
     store: &Store,
-    from_utc: Option<i64>,
-    to_utc: Option<i64>,
+    filter: &Filter,
     pack: &RegionPack,
 ) -> Result<Vec<CommunicationIssues>, StoreError> {
     let conn = store.conn();
     let err = |e| store.sql_error(e);
-    let (from, to) = (from_utc.unwrap_or(i64::MIN), to_utc.unwrap_or(i64::MAX));
-    let selected = "SELECT id, organisation_code, rating, received_utc FROM appeals
-                    WHERE organisation_code IS NOT NULL AND received_utc >= ?1 AND received_utc < ?2";
+    let mut conditions = vec![
+        "organisation_code IS NOT NULL",
+        "received_utc >= :from",
+        "received_utc < :to",
+    ];
+    let mut values: Vec<(&str, rusqlite::types::Value)> = vec![
+        (":from", filter.from_utc.unwrap_or(i64::MIN).into()),
+        (":to", filter.to_utc.unwrap_or(i64::MAX).into()),
+    ];
+    for (column, name, value) in [
+        ("block_code", ":block", filter.block.clone()),
+        ("topic_code", ":topic", filter.topic.clone()),
+        (
+            "municipality_code",
+            ":municipality",
+            filter.municipality.clone(),
+        ),
+        (
+            "organisation_code",
+            ":organisation",
+            filter.organisation.clone(),
+        ),
+        (
+            "regime",
+            ":regime",
+            filter.regime.map(|r| r.code().to_string()),
+        ),
+        (
+            "channel",
+            ":channel",
+            filter.channel.map(|c| c.code().to_string()),
+        ),
+    ] {
+        if let Some(value) = value {
+            conditions.push(match column {
+                "block_code" => "block_code = :block",
+                "topic_code" => "topic_code = :topic",
+                "municipality_code" => "municipality_code = :municipality",
+                "organisation_code" => "organisation_code = :organisation",
+                "regime" => "regime = :regime",
+                _ => "channel = :channel",
+            });
+            values.push((name, value.into()));
+        }
+    }
+    let selected = format!(
+        "SELECT id, organisation_code, rating, received_utc FROM appeals WHERE {}",
+        conditions.join(" AND ")
+    );
     let mut by_org: BTreeMap<String, CommunicationIssues> = BTreeMap::new();
     let mut examples: BTreeMap<String, Vec<(i64, AppealId)>> = BTreeMap::new();
     // One query per measure: (organisation, count), or (organisation, appeal id, received) rows.
@@ -86,31 +146,40 @@ pub fn by_organisation(
             |c, n| c.appeals = n,
         ),
         (
-            "SELECT s.organisation_code, count(*) FROM answers a JOIN sel s ON s.id = a.appeal_id
+            "SELECT coalesce(a.organisation_code, s.organisation_code), count(*)
+             FROM answers a JOIN sel s ON s.id = a.appeal_id
              WHERE a.kind <> 'reaction' GROUP BY 1",
             |c, n| c.answers = n,
         ),
         (
-            "SELECT organisation_code, sum(n) FROM (
-                 SELECT s.organisation_code, a.text, count(*) AS n
+            "SELECT org, sum(n) FROM (
+                 SELECT coalesce(a.organisation_code, s.organisation_code) AS org, a.text,
+                        count(*) AS n
                  FROM answers a JOIN sel s ON s.id = a.appeal_id
-                 WHERE a.kind <> 'reaction' GROUP BY 1, 2 HAVING count(*) >= ?3)
+                 WHERE a.kind <> 'reaction' GROUP BY 1, 2 HAVING count(*) >= :threshold)
              GROUP BY 1",
             |c, n| c.templated_answers = n,
         ),
     ];
-    // ?1 and ?2 are the period; ?3, where a query has it, its threshold.
+    // The filter's values and, where a query has one, its threshold: each bound only if the
+    // statement names it.
     let bound = |stmt: &rusqlite::Statement<'_>, threshold: i64| {
-        let values = [from, to, threshold];
-        values[..stmt.parameter_count().min(3)].to_vec()
+        let mut out: Vec<(&str, rusqlite::types::Value)> = values
+            .iter()
+            .filter(|(name, _)| stmt.parameter_index(name).ok().flatten().is_some())
+            .cloned()
+            .collect();
+        if stmt.parameter_index(":threshold").ok().flatten().is_some() {
+            out.push((":threshold", threshold.into()));
+        }
+        out
     };
+
     for (sql, set) in counts {
         let sql = format!("WITH sel AS ({selected}) {sql}");
         let mut stmt = conn.prepare(&sql).map_err(err)?;
         let values = bound(&stmt, TEMPLATE_MIN_REPEATS);
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(values))
-            .map_err(err)?;
+        let mut rows = stmt.query(as_params(&values).as_slice()).map_err(err)?;
         while let Some(row) = rows.next().map_err(err)? {
             let org: String = row.get(0).map_err(err)?;
             let n: i64 = row.get(1).map_err(err)?;
@@ -123,25 +192,25 @@ pub fn by_organisation(
     // Problems of single appeals, with the appeals as examples.
     let appeals: [(&str, CountAppeal); 6] = [
         (
-            "SELECT DISTINCT s.organisation_code, s.id, s.received_utc FROM answers a
-             JOIN sel s ON s.id = a.appeal_id WHERE a.kind = 'formal'",
+            "SELECT DISTINCT coalesce(a.organisation_code, s.organisation_code), s.id, s.received_utc
+             FROM answers a JOIN sel s ON s.id = a.appeal_id WHERE a.kind = 'formal'",
             |c| c.formal_answers += 1,
         ),
         (
-            "SELECT DISTINCT s.organisation_code, s.id, s.received_utc FROM answers a
-             JOIN sel s ON s.id = a.appeal_id
-             WHERE a.kind = 'merits' AND length(a.text) < ?3",
+            "SELECT DISTINCT coalesce(a.organisation_code, s.organisation_code), s.id, s.received_utc
+             FROM answers a JOIN sel s ON s.id = a.appeal_id
+             WHERE a.kind = 'merits' AND length(a.text) < :threshold",
             |c| c.short_answers += 1,
         ),
         (
             "SELECT s.organisation_code, s.id, s.received_utc FROM sel s
-             WHERE (SELECT count(*) FROM answers a WHERE a.appeal_id = s.id AND a.kind = 'forwarded') >= ?3",
+             WHERE (SELECT count(*) FROM answers a WHERE a.appeal_id = s.id AND a.kind = 'forwarded') >= :threshold",
             |c| c.repeatedly_forwarded += 1,
         ),
         (
             "SELECT s.organisation_code, s.id, s.received_utc FROM sel s
              WHERE (SELECT count(*) FROM events e WHERE e.appeal_id = s.id
-                    AND e.to_status IN ('routed', 'forwarded')) >= ?3",
+                    AND e.to_status IN ('routed', 'forwarded')) >= :threshold",
             |c| c.back_and_forth += 1,
         ),
         (
@@ -167,9 +236,7 @@ pub fn by_organisation(
         let sql = format!("WITH sel AS ({selected}) {sql}");
         let mut stmt = conn.prepare(&sql).map_err(err)?;
         let values = bound(&stmt, parameter);
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(values))
-            .map_err(err)?;
+        let mut rows = stmt.query(as_params(&values).as_slice()).map_err(err)?;
         while let Some(row) = rows.next().map_err(err)? {
             let org: String = row.get(0).map_err(err)?;
             let id: AppealId = row.get(1).map_err(err)?;

@@ -19,7 +19,7 @@ pub struct GridSpec {
     pub east: f64,
     /// Cell height in degrees of latitude.
     pub cell_deg: f64,
-    /// Kernel radius in cells (at least 1).
+    /// Kernel radius in cells (1 to 32).
     pub radius_cells: u32,
 }
 
@@ -38,6 +38,8 @@ pub struct DensityGrid {
     pub without_point: u64,
 }
 
+/// The widest kernel (cells); a wider request is narrowed to this.
+const MAX_RADIUS_CELLS: u32 = 32;
 /// The largest grid computed (cells); a finer request is coarsened to fit.
 const MAX_CELLS: usize = 4_000_000;
 
@@ -69,7 +71,7 @@ impl DensityGrid {
 /// The density of the filter's appeals over `spec`.
 pub fn density(model: &ReadModel, filter: &Filter, spec: GridSpec) -> DensityGrid {
     let mut spec = spec;
-    spec.radius_cells = spec.radius_cells.max(1);
+    spec.radius_cells = spec.radius_cells.clamp(1, MAX_RADIUS_CELLS);
     let height = (spec.north - spec.south).max(0.0);
     let width = (spec.east - spec.west).max(0.0);
     let mid_lat = ((spec.north + spec.south) / 2.0).to_radians();

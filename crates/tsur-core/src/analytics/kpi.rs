@@ -283,20 +283,22 @@ pub fn figures_from(
         .iter()
         .map(|t| {
             let scoped;
-            let k = match t.regime {
-                Some(regime) if filter.regime.is_none() => {
+            let k = match (t.regime, filter.regime) {
+                (Some(regime), None) => {
                     let narrowed = Filter {
                         regime: Some(regime),
                         ..filter.clone()
                     };
                     scoped = Kpis::compute(model, &narrowed, now_utc, window);
-                    &scoped
+                    Some(&scoped)
                 }
-                _ => all,
+                // A target of one regime says nothing about a filter of another.
+                (Some(regime), Some(other)) if regime != other => None,
+                _ => Some(all),
             };
             let percent = |v: Option<f64>| v.map(|s| s * 100.0);
             let days = |v: Option<f64>| v.map(|h| h / 24.0);
-            let value = match t.id.as_str() {
+            let value = k.and_then(|k| match t.id.as_str() {
                 "on_time_share" => percent(k.on_time_share),
                 "avg_answer_days" => days(k.avg_answer_hours),
                 "median_answer_days" => days(k.median_answer_hours),
@@ -309,7 +311,7 @@ pub fn figures_from(
                 "social_first_reaction_hours" => k.social_first_reaction_hours,
                 "accelerated_share" => percent(accelerated_share),
                 _ => None,
-            };
+            });
             Figure {
                 id: t.id.clone(),
                 name: t.name.clone(),

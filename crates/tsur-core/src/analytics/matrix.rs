@@ -2,8 +2,9 @@
 //! against a baseline.
 //!
 //! The baseline of a period `[from, to)` is seasonal when the replica reaches back a year: the
-//! same period a year earlier. Otherwise it is the mean of the four periods of equal length just
-//! before (what the current season has been so far). Without a period there is no baseline.
+//! same period a year earlier. Otherwise it is the mean of the (up to four) periods of equal
+//! length just before that the replica covers (what the current season has been so far).
+//! Without a period, or with no earlier period covered, there is no baseline.
 
 use super::kpi::Filter;
 use super::model::{NO_CODE, ReadModel};
@@ -74,24 +75,31 @@ pub fn topic_by_municipality(model: &ReadModel, filter: &Filter, pack: &RegionPa
                 let as_f64 = year_before.into_iter().map(|n| n as f64).collect();
                 (Some(as_f64), Some(BaselineKind::YearBefore))
             } else {
+                // Only periods the replica covers: one before its first appeal would count as
+                // zero and overstate the growth.
                 let length = to - from;
-                let mut sum = vec![0.0; current.len()];
-                for k in 1..=TRAILING_PERIODS {
-                    let window = counts(
-                        model,
-                        filter,
-                        Some(from - k * length),
-                        Some(to - k * length),
-                    );
-                    for (s, n) in sum.iter_mut().zip(window) {
-                        *s += n as f64;
-                    }
-                }
-                let mean = sum
-                    .into_iter()
-                    .map(|s| s / TRAILING_PERIODS as f64)
+                let covered: Vec<i64> = (1..=TRAILING_PERIODS)
+                    .filter(|k| from - k * length >= earliest)
                     .collect();
-                (Some(mean), Some(BaselineKind::Trailing))
+                if covered.is_empty() {
+                    (None, None)
+                } else {
+                    let mut sum = vec![0.0; current.len()];
+                    for k in &covered {
+                        let window = counts(
+                            model,
+                            filter,
+                            Some(from - k * length),
+                            Some(to - k * length),
+                        );
+                        for (s, n) in sum.iter_mut().zip(window) {
+                            *s += n as f64;
+                        }
+                    }
+                    let periods = covered.len() as f64;
+                    let mean = sum.into_iter().map(|s| s / periods).collect();
+                    (Some(mean), Some(BaselineKind::Trailing))
+                }
             }
         }
         _ => (None, None),

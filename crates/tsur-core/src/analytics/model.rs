@@ -72,6 +72,9 @@ pub struct AppealFacts {
     /// Registration, or receipt when the appeal has no separate registration.
     pub registered: i64,
     pub due: i64,
+    /// The first answer (first reactions aside): time to answer runs to it (PRODUCT §7), and a
+    /// reopened appeal, answered again later, keeps it. The appeal's own answer time when its
+    /// history has no answers.
     pub answered: i64,
     /// The first answer of any kind (for social-media incidents: the first reaction).
     pub first_reaction: i64,
@@ -116,7 +119,15 @@ impl AppealFacts {
                 .unwrap_or(appeal.received_utc)
                 .timestamp(),
             due: secs(appeal.due_utc),
-            answered: secs(appeal.answered_utc),
+            answered: secs(
+                appeal
+                    .answers
+                    .iter()
+                    .filter(|a| a.kind != AnswerKind::Reaction)
+                    .map(|a| a.at_utc)
+                    .min()
+                    .or(appeal.answered_utc),
+            ),
             first_reaction: secs(appeal.answers.iter().map(|a| a.at_utc).min()),
             status: appeal.status,
             regime: appeal.regime,
@@ -268,12 +279,14 @@ impl ReadModel {
     pub fn load(store: &Store) -> Result<ReadModel, StoreError> {
         let conn = store.conn();
         let err = |e| store.sql_error(e);
-        // Per appeal: first answer of any kind, answers that count, answers on the merits.
-        let mut answer_facts: HashMap<AppealId, (i64, u8, u8)> = HashMap::new();
+        // Per appeal: first answer of any kind, first real answer, answers that count, answers
+        // on the merits.
+        let mut answer_facts: HashMap<AppealId, (i64, Option<i64>, u8, u8)> = HashMap::new();
         {
             let mut stmt = conn
                 .prepare(
-                    "SELECT appeal_id, min(at_utc), sum(kind <> 'reaction'), sum(kind = 'merits')
+                    "SELECT appeal_id, min(at_utc), min(CASE WHEN kind <> 'reaction' THEN at_utc END),
+                            sum(kind <> 'reaction'), sum(kind = 'merits')
                      FROM answers GROUP BY appeal_id",
                 )
                 .map_err(err)?;
@@ -284,8 +297,9 @@ impl ReadModel {
                     row.get(0).map_err(err)?,
                     (
                         row.get(1).map_err(err)?,
-                        small(row.get(2).map_err(err)?),
+                        row.get(2).map_err(err)?,
                         small(row.get(3).map_err(err)?),
+                        small(row.get(4).map_err(err)?),
                     ),
                 );
             }
@@ -319,8 +333,10 @@ impl ReadModel {
             let channel = code(7, "channel")?;
             let id: AppealId = row.get(0).map_err(err)?;
             let received: i64 = row.get(1).map_err(err)?;
-            let (first_reaction, answers, merits_answers) =
-                answer_facts.get(&id).copied().unwrap_or((NO_TIME, 0, 0));
+            let (first_reaction, first_answer, answers, merits_answers) = answer_facts
+                .get(&id)
+                .copied()
+                .unwrap_or((NO_TIME, None, 0, 0));
             model.upsert(AppealFacts {
                 id,
                 received,
@@ -332,9 +348,8 @@ impl ReadModel {
                     .get::<_, Option<i64>>(3)
                     .map_err(err)?
                     .unwrap_or(NO_TIME),
-                answered: row
-                    .get::<_, Option<i64>>(4)
-                    .map_err(err)?
+                answered: first_answer
+                    .or(row.get::<_, Option<i64>>(4).map_err(err)?)
                     .unwrap_or(NO_TIME),
                 first_reaction,
                 status: Status::from_code(&status)

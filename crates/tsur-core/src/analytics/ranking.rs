@@ -318,10 +318,11 @@ fn explain(components: &[Component], score: Option<f64>, appeals: u64, min_sampl
     }
     let mut text = parts.join("; ");
     match score {
-        Some(s) if appeals >= u64::from(min_sample) => {
-            text += &format!(". Итого {} из 100", points(s))
+        _ if appeals < u64::from(min_sample) => {
+            text += &format!(". Не ранжируется: {appeals} обращений при минимуме {min_sample}")
         }
-        _ => text += &format!(". Не ранжируется: {appeals} обращений при минимуме {min_sample}"),
+        Some(s) => text += &format!(". Итого {} из 100", points(s)),
+        None => text += ". Не ранжируется: ни по одной составляющей нет данных",
     }
     text
 }

@@ -4,7 +4,9 @@
 //! The current window is the last `window_days` before now; the baseline is the counts of the
 //! `baseline_windows` windows of the same length just before it, so it follows the season (the
 //! heating season raises heating appeals everywhere; a surge is one place far above that).
-//! Thresholds are the pack's (`[surges]`): see [`crate::pack::SurgeRules`].
+//! Thresholds are the pack's (`[surges]`): see [`crate::pack::SurgeRules`]. Windows before the
+//! replica's first appeal are not part of the baseline; with fewer than two covered, nothing is
+//! called a surge.
 
 use super::kpi::Filter;
 use super::model::{NO_CODE, ReadModel};
@@ -80,10 +82,19 @@ pub fn surges_with(
             current_rows.entry((m, t)).or_default().push(i);
         }
     }
+    // Baseline windows that begin before the replica's first appeal would count as zero and
+    // invent surges in a young replica: only covered windows count, and at least two are needed.
+    let first_appeal = model.received.iter().copied().min().unwrap_or(i64::MAX);
+    let first_covered = (0..slots - 1)
+        .find(|&k| earliest + k as i64 * window >= first_appeal)
+        .unwrap_or(slots - 1);
+    if slots - 1 - first_covered < 2 {
+        return Vec::new();
+    }
     let mut found = Vec::new();
     for ((m, t), counts) in cells {
         let count = counts[slots - 1];
-        let baseline = &counts[..slots - 1];
+        let baseline = &counts[first_covered..slots - 1];
         let n = baseline.len() as f64;
         let mean = baseline.iter().sum::<u64>() as f64 / n;
         let sd = (baseline
