@@ -269,6 +269,7 @@ fn the_period_is_of_local_days_in_the_regions_time() {
                 repeat_of: None,
                 duplicate_of: None,
                 assignee: None,
+                suggestion: None,
                 answers: vec![],
                 events: vec![],
             })

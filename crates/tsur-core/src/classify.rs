@@ -473,3 +473,57 @@ impl Classifier {
         })
     }
 }
+
+/// Classified appeals a standalone replica's classifier learns from (the newest).
+const TRAINING_SAMPLE: i64 = 50_000;
+
+/// For a standalone replica (`tsur demo-data`), what the server does at ingest: learns from the
+/// replica's newest classified appeals and stores a suggestion on every unclassified one.
+/// Returns how many were given one.
+pub fn suggest_for_unclassified(
+    store: &mut crate::store::Store,
+    pack: &RegionPack,
+) -> Result<usize, crate::store::StoreError> {
+    let path = store.path().to_path_buf();
+    fill_suggestions(store.conn_mut(), pack)
+        .map_err(|source| crate::store::StoreError::Sqlite { path, source })
+}
+
+fn fill_suggestions(conn: &mut rusqlite::Connection, pack: &RegionPack) -> rusqlite::Result<usize> {
+    let mut classifier = Classifier::new(pack);
+    let examples: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT text, topic_code FROM appeals WHERE topic_code IS NOT NULL
+             ORDER BY id DESC LIMIT ?1",
+        )?
+        .query_map([TRAINING_SAMPLE], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    classifier.learn_all(
+        examples
+            .iter()
+            .map(|(t, topic)| (t.as_str(), topic.as_str())),
+    );
+    let unclassified: Vec<(i64, String, Option<String>, Option<String>)> = conn
+        .prepare(
+            "SELECT id, text, address, municipality_code FROM appeals WHERE topic_code IS NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    let tx = conn.transaction()?;
+    let mut suggested = 0;
+    {
+        let mut update = tx.prepare(
+            "UPDATE appeals SET suggested_block = ?2, suggested_topic = ?3,
+                 suggested_municipality = ?4, suggestion_confidence = ?5 WHERE id = ?1",
+        )?;
+        for (id, text, address, municipality) in unclassified {
+            if let Some(s) = classifier.suggest_appeal(&text, address.as_deref()) {
+                let place = s.municipality.or(municipality);
+                update.execute(rusqlite::params![id, s.block, s.topic, place, s.confidence])?;
+                suggested += 1;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(suggested)
+}

@@ -357,8 +357,23 @@ pub struct Appeal {
     pub duplicate_of: Option<AppealId>,
     /// The person working on it, if taken.
     pub assignee: Option<String>,
+    /// What the text classifier suggests for an unclassified appeal (computed by the server at
+    /// ingest); an operator accepts it, unless its confidence reached the pack's threshold and
+    /// it was applied at ingest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<SuggestedClassification>,
     pub answers: Vec<Answer>,
     pub events: Vec<Event>,
+}
+
+/// A classification suggested from an appeal's text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuggestedClassification {
+    pub block: BlockCode,
+    pub topic: TopicCode,
+    pub municipality: Option<MunicipalityCode>,
+    /// The classifier's confidence in the topic, in (0, 1].
+    pub confidence: f64,
 }
 
 impl Appeal {
@@ -522,6 +537,7 @@ mod tests {
             repeat_of: None,
             duplicate_of: None,
             assignee: None,
+            suggestion: None,
             answers: vec![],
             events: vec![],
         }

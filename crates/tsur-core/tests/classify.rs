@@ -253,3 +253,47 @@ fn nothing_is_applied_automatically_below_the_packs_threshold() {
         "at the threshold it is"
     );
 }
+
+#[test]
+fn a_standalone_demo_replica_carries_suggestions_for_its_unclassified_appeals() {
+    let pack = pack();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.sqlite");
+    let params = DemoParams {
+        appeals: 5_000,
+        seed: 2,
+        now_utc: DemoParams::now_for_date(&pack, NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()),
+    };
+    write_demo_replica(&pack, &params, &path, false, &mut |_, _| true).unwrap();
+    let store = Store::open_existing(&path).unwrap();
+    let ids: Vec<i64> = store
+        .conn()
+        .prepare("SELECT id FROM appeals WHERE topic_code IS NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!ids.is_empty(), "the demo has unclassified appeals");
+    for id in ids {
+        let appeal = store.load_appeal(id).unwrap().unwrap();
+        let s = appeal
+            .suggestion
+            .expect("every unclassified appeal has a suggestion");
+        let (block, _) = pack.topic(s.topic.as_str()).expect("a topic of the pack");
+        assert_eq!(block.code, s.block);
+        assert!(s.confidence > 0.0 && s.confidence <= 1.0);
+    }
+    let classified_with_suggestion: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM appeals WHERE topic_code IS NOT NULL AND suggested_topic IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        classified_with_suggestion, 0,
+        "classified appeals need none"
+    );
+}

@@ -206,6 +206,25 @@ fn an_appeal_round_trips_through_the_domain_model() {
     }
     assert!(seen_answers > 200);
     assert_eq!(source.load_appeal(10_000).unwrap(), None);
+
+    // A suggested classification round-trips too, with or without a place.
+    let mut appeal = source.load_appeal(1).unwrap().unwrap();
+    for municipality in [Some("75701000"), None] {
+        appeal.version += 1;
+        appeal.suggestion = Some(tsur_core::domain::SuggestedClassification {
+            block: tsur_core::domain::BlockCode::new("roads"),
+            topic: tsur_core::domain::TopicCode::new("roads.potholes"),
+            municipality: municipality.map(tsur_core::domain::MunicipalityCode::new),
+            confidence: 0.8125,
+        });
+        assert!(copy.upsert_appeal(&appeal).unwrap());
+        assert_eq!(copy.load_appeal(1).unwrap().as_ref(), Some(&appeal));
+        let json = serde_json::to_string(&appeal).unwrap();
+        assert_eq!(
+            serde_json::from_str::<tsur_core::domain::Appeal>(&json).unwrap(),
+            appeal
+        );
+    }
 }
 
 #[test]
@@ -246,16 +265,36 @@ fn a_version_1_database_is_migrated_forward_keeping_its_data() {
     {
         let store = Store::open(&path).unwrap();
         store.set_sync_value("cursor", "99").unwrap();
-        // Make it look like a database written by the first release.
+        // Make it look like a database written by the first release (no quarantine of v2, no
+        // suggestions of v3), with an appeal in it.
         store
             .conn()
-            .execute_batch("DROP TABLE quarantine; PRAGMA user_version = 1;")
+            .execute_batch(
+                "DROP TABLE quarantine;
+                 ALTER TABLE appeals DROP COLUMN suggested_block;
+                 ALTER TABLE appeals DROP COLUMN suggested_topic;
+                 ALTER TABLE appeals DROP COLUMN suggested_municipality;
+                 ALTER TABLE appeals DROP COLUMN suggestion_confidence;
+                 INSERT INTO appeals (id, source, external_id, channel, regime, received_utc, text,
+                     status, updated_utc)
+                 VALUES (7, 'pos', 'P-7', 'pos', 'pos', 1767225600, 'Нет света', 'new', 1767225600);
+                 PRAGMA user_version = 1;",
+            )
             .unwrap();
     }
     let store = Store::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 3);
     assert_eq!(store.cursor().unwrap(), 99);
     assert_eq!(store.quarantined_count().unwrap(), 0);
+    let appeal = store
+        .load_appeal(7)
+        .unwrap()
+        .expect("kept through both migrations");
+    assert_eq!(
+        (appeal.text.as_str(), appeal.suggestion),
+        ("Нет света", None)
+    );
 }
 
 #[test]

@@ -203,6 +203,7 @@ pub fn prepare(
         repeat_of: item.repeat_of,
         duplicate_of: item.duplicate_of,
         assignee: item.assignee,
+        suggestion: None,
         answers: item.answers,
         events: item.events,
     };

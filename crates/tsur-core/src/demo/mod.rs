@@ -367,6 +367,8 @@ fn generate_into(
         )?;
     }
     tx.commit()?;
+    // What the server would work out at ingest: suggestions for the unclassified appeals.
+    crate::classify::suggest_for_unclassified(store, pack)?;
     store.build_secondary_indexes()?;
     store
         .conn()

@@ -6,7 +6,7 @@
 use super::{Store, StoreError};
 use crate::domain::{
     Answer, AnswerKind, Appeal, AppealId, Author, BlockCode, Channel, Event, EventKind, GeoPoint,
-    MunicipalityCode, OrganisationCode, Rating, Regime, Status, TopicCode,
+    MunicipalityCode, OrganisationCode, Rating, Regime, Status, SuggestedClassification, TopicCode,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{OptionalExtension, Row, params};
@@ -31,7 +31,8 @@ fn unknown(column: &str, value: &str) -> rusqlite::Error {
 const APPEAL_COLUMNS: &str = "id, version, source, external_id, channel, regime, received_utc,
     registered_utc, text, author_name, author_phone, author_email, address, lat, lon,
     municipality_code, block_code, topic_code, organisation_code, status, due_utc, answered_utc,
-    rating, problem_id, repeat_of, duplicate_of, assignee";
+    rating, problem_id, repeat_of, duplicate_of, assignee, suggested_block, suggested_topic,
+    suggested_municipality, suggestion_confidence";
 
 fn appeal_from_row(row: &Row<'_>) -> rusqlite::Result<Appeal> {
     let channel: String = row.get(4)?;
@@ -69,6 +70,19 @@ fn appeal_from_row(row: &Row<'_>) -> rusqlite::Result<Appeal> {
         repeat_of: row.get(24)?,
         duplicate_of: row.get(25)?,
         assignee: row.get(26)?,
+        suggestion: match (
+            row.get::<_, Option<String>>(27)?,
+            row.get::<_, Option<String>>(28)?,
+            row.get::<_, Option<f64>>(30)?,
+        ) {
+            (Some(block), Some(topic), Some(confidence)) => Some(SuggestedClassification {
+                block: BlockCode(block),
+                topic: TopicCode(topic),
+                municipality: row.get::<_, Option<String>>(29)?.map(MunicipalityCode),
+                confidence,
+            }),
+            _ => None,
+        },
         answers: Vec::new(),
         events: Vec::new(),
     })
@@ -251,9 +265,10 @@ fn upsert_in(tx: &rusqlite::Transaction<'_>, appeal: &Appeal) -> rusqlite::Resul
          received_utc, registered_utc, text, author_name, author_phone, author_email, address,
          lat, lon, municipality_code, block_code, topic_code, organisation_code, status,
          due_utc, answered_utc, rating, problem_id, repeat_of, duplicate_of, assignee,
-         extensions, updated_utc)
+         extensions, updated_utc, suggested_block, suggested_topic, suggested_municipality,
+         suggestion_confidence)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-         ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+         ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)",
     )?
     .execute(params![
         appeal.id,
@@ -285,6 +300,13 @@ fn upsert_in(tx: &rusqlite::Transaction<'_>, appeal: &Appeal) -> rusqlite::Resul
         appeal.assignee,
         extensions,
         updated,
+        appeal.suggestion.as_ref().map(|s| s.block.as_str()),
+        appeal.suggestion.as_ref().map(|s| s.topic.as_str()),
+        appeal
+            .suggestion
+            .as_ref()
+            .and_then(|s| s.municipality.as_ref().map(|m| m.as_str())),
+        appeal.suggestion.as_ref().map(|s| s.confidence),
     ])?;
     if stored.is_some() {
         // A new version carries the whole history: replace the old one.

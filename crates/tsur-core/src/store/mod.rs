@@ -139,7 +139,18 @@ pub const SCHEMA_V1_INDEXES: &[&str] = &[
 ];
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[migrate_to_v1, migrate_to_v2];
+const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] =
+    &[migrate_to_v1, migrate_to_v2, migrate_to_v3];
+
+/// Version 3: the classification the server suggests for an unclassified appeal.
+fn migrate_to_v3(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "ALTER TABLE appeals ADD COLUMN suggested_block TEXT;
+         ALTER TABLE appeals ADD COLUMN suggested_topic TEXT;
+         ALTER TABLE appeals ADD COLUMN suggested_municipality TEXT;
+         ALTER TABLE appeals ADD COLUMN suggestion_confidence REAL;",
+    )
+}
 
 /// Version 2: records of the change feed that could not be applied, kept with their reason.
 fn migrate_to_v2(conn: &Connection) -> rusqlite::Result<()> {

@@ -40,6 +40,7 @@ pub fn appeal(id: i64, received: DateTime<Utc>) -> Appeal {
         repeat_of: None,
         duplicate_of: None,
         assignee: None,
+        suggestion: None,
         answers: vec![],
         events: vec![],
     }
