@@ -26,6 +26,9 @@ const KEYWORD_WEIGHT: f64 = 4.0;
 /// appeals (tests/fixtures): at 1 the suggestions applied automatically were right 92.7 % of the
 /// time, at 3 — 97.4 % (BENCHMARKS.md).
 const CONFIDENCE_TEMPERATURE: f64 = 3.0;
+/// Examples a topic learns from at most: naive Bayes has long stopped improving by then, and a
+/// server that learns from every appeal it stores must not slow down or grow without end.
+pub const MAX_EXAMPLES_PER_TOPIC: f64 = 2_000.0;
 /// Laplace smoothing of word counts.
 const SMOOTHING: f64 = 0.5;
 
@@ -337,7 +340,8 @@ impl Classifier {
         self.learn_all([(text, topic)]) == 1
     }
 
-    /// Learns from many classified texts; returns how many had a known topic.
+    /// Learns from many classified texts (at most [`MAX_EXAMPLES_PER_TOPIC`] per topic); returns
+    /// how many had a known topic.
     pub fn learn_all<'a>(
         &mut self,
         examples: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -347,6 +351,10 @@ impl Classifier {
             let Some(t) = self.topics.iter().position(|e| e.topic == topic) else {
                 continue;
             };
+            if self.documents[t] >= MAX_EXAMPLES_PER_TOPIC {
+                learned += 1; // known topic, enough examples already
+                continue;
+            }
             for stem in self.stems(text) {
                 *self.counts[t].entry(stem.clone()).or_insert(0.0) += 1.0;
                 self.totals[t] += 1.0;

@@ -10,6 +10,7 @@
 //! here, per token, and a request that returns personal data is audited once.
 
 use crate::auth::{Principal, Privacy, Role};
+use crate::enrich::Enricher;
 use crate::storage::{IngestOutcome, Storage, StorageError};
 use crate::{actions, ingest};
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -52,6 +53,18 @@ pub struct ServerState {
     pub pack_files: BTreeMap<String, String>,
     /// The latest sequence, so long-polls wake up when a change commits.
     pub latest_seq: watch::Sender<i64>,
+    /// Repeat links and suggested classifications at ingest (see [`crate::enrich`]).
+    pub enricher: std::sync::Mutex<Enricher>,
+}
+
+impl ServerState {
+    /// The enricher, even if a thread panicked while holding it (its state is only a cache of
+    /// what is stored).
+    pub fn enricher(&self) -> std::sync::MutexGuard<'_, Enricher> {
+        self.enricher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl ServerState {
@@ -63,8 +76,10 @@ impl ServerState {
             pack_files.insert((*name).to_string(), text);
         }
         let latest = storage.latest_seq()?;
+        let enricher = Enricher::from_storage(&storage, &pack)?;
         Ok(ServerState {
             engine: pack.deadline_engine(),
+            enricher: std::sync::Mutex::new(enricher),
             storage,
             pack,
             pack_files,
@@ -332,7 +347,7 @@ async fn ingest_appeals(
             .into_iter()
             .map(|v| ingest::prepare_value(&s.pack, &s.engine, v))
             .collect();
-        let results = s.storage.ingest(prepared)?;
+        let results = s.enricher().ingest(&s.storage, prepared)?;
         let latest_seq = s.storage.latest_seq()?;
         Ok(IngestResponse {
             results,
@@ -399,6 +414,17 @@ async fn post_actions(
             let outcome = s.storage.act(&principal, &action, |appeal| {
                 actions::apply(appeal, &action.kind, &principal, &s.pack, &s.engine, now)
             })?;
+            if matches!(outcome, ActionOutcome::Applied { .. }) {
+                // An answer or a classification changes what later appeals are matched with.
+                if let Some(changed) = s
+                    .storage
+                    .appeals_after(action.appeal_id - 1, 1)?
+                    .into_iter()
+                    .find(|a| a.id == action.appeal_id)
+                {
+                    s.enricher().remember(&changed);
+                }
+            }
             results.push(ActionResult {
                 id: action.id,
                 outcome,

@@ -3,6 +3,7 @@
 //! - [`storage`]: versioned appeals, the change log, tokens and the audit log (SQLite today);
 //! - [`auth`]: roles, scopes, tokens and personal-data masking;
 //! - [`ingest`]: checking connectors' appeals against the pack and computing their deadlines;
+//! - [`enrich`]: repeat links and suggested classifications worked out at ingest;
 //! - [`actions`]: operator actions on an appeal (lifecycle, pack, deadline rules);
 //! - [`api`]: HTTP API v1 (axum); [`tls`]: HTTPS for it;
 //! - [`seed`]: the demo region through ingest; [`embedded`]: a server inside the app for demo mode.
@@ -11,6 +12,7 @@ pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod embedded;
+pub mod enrich;
 pub mod ingest;
 pub mod seed;
 pub mod storage;

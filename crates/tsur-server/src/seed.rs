@@ -55,6 +55,8 @@ fn ingest_replica(
 ) -> anyhow::Result<SeedReport> {
     let store = tsur_core::store::Store::open_existing(replica)?;
     let engine = pack.deadline_engine();
+    // Through the same enrichment as a connector's appeals: repeats and suggestions.
+    let mut enricher = crate::enrich::Enricher::from_storage(storage, pack)?;
     let total: i64 = store
         .conn()
         .query_row("SELECT count(*) FROM appeals", [], |r| r.get(0))?;
@@ -69,7 +71,7 @@ fn ingest_replica(
             ));
         }
         if batch.len() == BATCH || id == total {
-            for outcome in storage.ingest(std::mem::take(&mut batch))? {
+            for outcome in enricher.ingest(storage, std::mem::take(&mut batch))? {
                 match outcome {
                     IngestOutcome::Created { .. } => report.created += 1,
                     IngestOutcome::Rejected { reason } => {

@@ -764,6 +764,87 @@ async fn pages_are_gzip_compressed_for_clients_that_ask(backend: Backend) {
     );
 }
 
+async fn ingest_links_repeats_and_classifies_unclassified_appeals(backend: Backend) {
+    let Some(server) = TestServer::start(backend, 2_000).await else {
+        return;
+    };
+    let token = server.token("kurator", Role::Curator, &[], &[]);
+    let snapshot = |id: i64| {
+        let storage = &server.state.storage;
+        storage
+            .appeals_after(id - 1, 1)
+            .unwrap()
+            .into_iter()
+            .find(|a| a.id == id)
+            .unwrap()
+    };
+    let created = |answer: &Value| -> i64 { answer["results"][0]["id"].as_i64().unwrap() };
+
+    // Сидоров's appeal, answered on 5 March; he writes again on 20 March about something else.
+    let mut first = demo_item("REP-1");
+    first["status"] = json!("answered");
+    first["answered_utc"] = json!("2026-03-05T04:00:00Z");
+    let (status, answer) = server.ingest(&token, json!([first])).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let first_id = created(&answer);
+    let mut again = demo_item("REP-2");
+    again["received_utc"] = json!("2026-03-20T04:00:00Z");
+    again["registered_utc"] = json!("2026-03-20T04:00:00Z");
+    again["topic"] = json!("roads.potholes");
+    let (_, answer) = server.ingest(&token, json!([again])).await;
+    assert_eq!(
+        snapshot(created(&answer)).repeat_of,
+        Some(first_id),
+        "the same author within 90 days of the answer"
+    );
+
+    // An unclassified appeal whose text is like those the server has seen: classified at once,
+    // with an event saying so.
+    let known = server.state.storage.appeals_after(0, 200).unwrap();
+    let model = known
+        .iter()
+        .find(|a| {
+            a.topic
+                .as_ref()
+                .is_some_and(|t| t.as_str() == "zhkh.hot_water")
+        })
+        .or_else(|| known.iter().find(|a| a.topic.is_some()))
+        .unwrap();
+    let mut item = demo_item("CLS-1");
+    item.as_object_mut().unwrap().remove("topic");
+    item["text"] = json!(model.text);
+    item["author"] = json!({});
+    let (_, answer) = server.ingest(&token, json!([item])).await;
+    let classified = snapshot(created(&answer));
+    assert_eq!(classified.topic, model.topic, "{classified:?}");
+    assert!(classified.suggestion.is_none());
+    let event = classified
+        .events
+        .iter()
+        .find(|e| e.kind == tsur_core::domain::EventKind::Classified)
+        .expect("an automatic classification is recorded");
+    assert_eq!(event.actor, tsur_server::enrich::AUTO_ACTOR);
+
+    // A text unlike anything: a suggestion for an operator, nothing applied.
+    let mut item = demo_item("CLS-2");
+    item.as_object_mut().unwrap().remove("topic");
+    item["text"] = json!("Прошу разобраться: во дворе что-то гудит по ночам и мигает.");
+    item["author"] = json!({});
+    let (_, answer) = server.ingest(&token, json!([item])).await;
+    let unsure = snapshot(created(&answer));
+    assert_eq!(unsure.topic, None, "below the threshold nothing is applied");
+    let suggestion = unsure
+        .suggestion
+        .expect("a suggestion to accept or correct");
+    assert!(suggestion.confidence < 0.95);
+
+    // And it reaches clients through the feed.
+    let (mut changes, _) = server.all_changes(&token, 5_000).await;
+    let fed = changes.pop().unwrap();
+    assert_eq!(fed["data"]["external_id"], "CLS-2");
+    assert!(fed["data"]["suggestion"]["topic"].is_string());
+}
+
 /// Every test above, once per backend.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -796,4 +877,5 @@ on_both_backends!(
     two_clients_editing_one_case_get_one_applied_and_one_conflict,
     a_thousand_actions_sent_twice_are_applied_exactly_once,
     pages_are_gzip_compressed_for_clients_that_ask,
+    ingest_links_repeats_and_classifies_unclassified_appeals,
 );

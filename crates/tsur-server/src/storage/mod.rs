@@ -219,6 +219,11 @@ impl Storage {
         dispatch!(self, s => s.latest_seq())
     }
 
+    /// Up to `limit` stored appeals with ids above `after_id`, in id order.
+    pub fn appeals_after(&self, after_id: i64, limit: u32) -> Result<Vec<Appeal>, StorageError> {
+        dispatch!(self, s => s.appeals_after(after_id, limit))
+    }
+
     /// Stores appeals from a connector, idempotent by (source, external id), in one transaction.
     pub fn ingest(
         &self,

@@ -381,6 +381,28 @@ impl PostgresStorage {
         })
     }
 
+    /// Up to `limit` stored appeals with ids above `after_id`, in id order.
+    pub fn appeals_after(&self, after_id: i64, limit: u32) -> Result<Vec<Appeal>, StorageError> {
+        self.with_client(async move |client: &mut Client| {
+            let rows = client
+                .query(
+                    "SELECT id, data FROM appeals WHERE id > $1 ORDER BY id LIMIT $2",
+                    &[&after_id, &i64::from(limit)],
+                )
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let id: i64 = row.try_get(0)?;
+                let data: &str = row.try_get(1)?;
+                out.push(
+                    serde_json::from_str(data)
+                        .map_err(|e| StorageError::Corrupt(format!("обращение {id}: {e}")))?,
+                );
+            }
+            Ok(out)
+        })
+    }
+
     /// Stores appeals from a connector, idempotent by (source, external id), all in one
     /// transaction (see [`super::SqliteStorage::ingest`]).
     pub fn ingest(

@@ -252,6 +252,27 @@ impl SqliteStorage {
         })
     }
 
+    /// Up to `limit` stored appeals with ids above `after_id`, in id order (to read them all in
+    /// pages).
+    pub fn appeals_after(&self, after_id: i64, limit: u32) -> Result<Vec<Appeal>, StorageError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, data FROM appeals WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let mut rows = stmt.query(params![after_id, i64::from(limit)])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let id: i64 = row.get(0)?;
+                let data: String = row.get(1)?;
+                out.push(
+                    serde_json::from_str(&data)
+                        .map_err(|e| StorageError::Corrupt(format!("обращение {id}: {e}")))?,
+                );
+            }
+            Ok(out)
+        })
+    }
+
     /// Stores appeals from a connector, idempotent by (source, external id): the same content
     /// again is `Unchanged`; different content is a new version with a change in the feed.
     /// `Err` items are passed through as rejections. All in one transaction.
