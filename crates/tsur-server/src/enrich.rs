@@ -83,18 +83,27 @@ impl Enricher {
             if appeal.municipality.is_none() {
                 appeal.municipality = suggestion.municipality.clone();
             }
-            appeal.events.push(Event {
-                at_utc: appeal.received_utc,
-                kind: EventKind::Classified,
-                actor: AUTO_ACTOR.into(),
-                from_status: None,
-                to_status: None,
-                note: Some(format!(
-                    "классифицировано по тексту: {}, уверенность {:.0} %",
-                    suggestion.topic,
-                    suggestion.confidence * 100.0
-                )),
-            });
+            // In its place in time (histories are kept in time order): at receipt.
+            let at = appeal
+                .events
+                .iter()
+                .take_while(|e| e.at_utc <= appeal.received_utc)
+                .count();
+            appeal.events.insert(
+                at,
+                Event {
+                    at_utc: appeal.received_utc,
+                    kind: EventKind::Classified,
+                    actor: AUTO_ACTOR.into(),
+                    from_status: None,
+                    to_status: None,
+                    note: Some(format!(
+                        "классифицировано по тексту: {}, уверенность {:.0} %",
+                        suggestion.topic,
+                        suggestion.confidence * 100.0
+                    )),
+                },
+            );
             appeal.suggestion = None;
         } else {
             appeal.suggestion = Some(suggestion);

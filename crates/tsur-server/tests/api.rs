@@ -824,6 +824,13 @@ async fn ingest_links_repeats_and_classifies_unclassified_appeals(backend: Backe
         .find(|e| e.kind == tsur_core::domain::EventKind::Classified)
         .expect("an automatic classification is recorded");
     assert_eq!(event.actor, tsur_server::enrich::AUTO_ACTOR);
+    assert!(
+        classified
+            .events
+            .windows(2)
+            .all(|w| w[0].at_utc <= w[1].at_utc),
+        "the history stays in time order"
+    );
 
     // A text unlike anything: a suggestion for an operator, nothing applied.
     let mut item = demo_item("CLS-2");
