@@ -293,8 +293,8 @@ impl SyncClient {
         read_body(response, &url)
     }
 
-    /// Checks that the server speaks our API version; returns its latest sequence.
-    pub fn handshake(&self) -> Result<i64, SyncError> {
+    /// Checks that the server speaks our API version; returns what its health says.
+    pub fn handshake(&self) -> Result<ServerHealth, SyncError> {
         let caps: Value =
             serde_json::from_str(&self.get("/api/v1/capabilities")?).map_err(|e| {
                 SyncError::Server {
@@ -315,10 +315,35 @@ impl SyncClient {
         }
         let health: Value =
             serde_json::from_str(&self.get("/api/v1/health")?).unwrap_or(Value::Null);
-        Ok(health
-            .get("latest_seq")
-            .and_then(Value::as_i64)
-            .unwrap_or(0))
+        Ok(ServerHealth {
+            latest_seq: health
+                .get("latest_seq")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+            pack_version: health
+                .get("pack_version")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    }
+
+    /// The server's pack: the copy kept beside the replica when it is the version the server
+    /// announces (no download, no rewrite of the replica's reference tables), else fetched.
+    pub fn current_pack(
+        &self,
+        store: &mut Store,
+        announced: Option<&str>,
+    ) -> Result<RegionPack, SyncError> {
+        if let Some(version) = announced
+            && store.sync_value("pack_hash")?.as_deref() == Some(version)
+            && let Ok(kept) = RegionPack::load(pack_dir_for(store.path()))
+            && kept.version_hash == version
+        {
+            return Ok(kept);
+        }
+        let pack = self.fetch_pack(store)?;
+        store.write_reference(&pack)?;
+        Ok(pack)
     }
 
     /// The region pack the server computes with, kept beside the replica for offline use.
@@ -459,6 +484,14 @@ pub fn pack_dir_for(replica: &Path) -> PathBuf {
     replica.with_file_name(name)
 }
 
+/// What a server's health endpoint says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerHealth {
+    pub latest_seq: i64,
+    /// The version hash of the region pack the server computes with.
+    pub pack_version: Option<String>,
+}
+
 /// What pushing the outbox did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PushReport {
@@ -552,9 +585,9 @@ pub fn sync_once(
     long_poll_secs: u64,
     progress: &mut dyn FnMut(i64, i64),
 ) -> Result<SyncReport, SyncError> {
-    let latest = client.handshake()?;
-    let pack = client.fetch_pack(store)?;
-    store.write_reference(&pack)?;
+    let health = client.handshake()?;
+    let latest = health.latest_seq;
+    let pack = client.current_pack(store, health.pack_version.as_deref())?;
     let mut report = SyncReport {
         pushed: client.push_outbox(store)?,
         ..SyncReport::default()

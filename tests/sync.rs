@@ -212,10 +212,9 @@ fn an_initial_and_an_incremental_sync_equal_the_server() {
         server_rows(&server),
         "the replica equals the server"
     );
-    assert!(
-        tsur::sync::pack_dir_for(&db).join("calendar.csv").exists(),
-        "the pack is kept for offline use"
-    );
+    let kept = tsur::sync::pack_dir_for(&db).join("calendar.csv");
+    assert!(kept.exists(), "the pack is kept for offline use");
+    let written = std::fs::metadata(&kept).unwrap().modified().unwrap();
 
     // Exactly a multiple of the page size more: the loop ends without an extra page.
     server.seed(1_000, 32);
@@ -227,6 +226,15 @@ fn an_initial_and_an_incremental_sync_equal_the_server() {
     // Nothing new: one empty page, nothing written.
     let report = sync(&server.url, &token, &db).unwrap();
     assert_eq!((report.written, report.pages, report.cursor), (0, 1, 3_500));
+    assert_eq!(
+        std::fs::metadata(&kept).unwrap().modified().unwrap(),
+        written,
+        "the same pack version is not downloaded and written again on every pass"
+    );
+    // A pack copy that is gone (or damaged) is fetched again.
+    std::fs::remove_dir_all(tsur::sync::pack_dir_for(&db)).unwrap();
+    sync(&server.url, &token, &db).unwrap();
+    assert!(kept.exists());
 }
 
 /// A checksum over every appeal (as its JSON, in id order) of a replica and of the server.
