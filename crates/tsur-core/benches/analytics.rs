@@ -82,15 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let now = now.timestamp();
     let all = Filter::default();
-    let b = pack.region.bbox;
-    let spec = GridSpec {
-        south: b.min_lat,
-        west: b.min_lon,
-        north: b.max_lat,
-        east: b.max_lon,
-        cell_deg: 0.05,
-        radius_cells: 2,
-    };
+    let spec = GridSpec::covering(&pack.region.bbox, 0.05, 2);
     let (report_secs, report) = best_of(5, || Report::build(&model, &all, now, &pack));
     let (heat_secs, grid) = best_of(5, || density(&model, &all, spec));
     println!(

@@ -303,15 +303,7 @@ fn on_the_demo_region_the_views_hold_together_and_find_the_planted_hot_spots() {
     let model = ReadModel::load(&Store::open_existing(&path).unwrap()).unwrap();
     let now = now.timestamp();
 
-    let b = pack.region.bbox;
-    let spec = GridSpec {
-        south: b.min_lat,
-        west: b.min_lon,
-        north: b.max_lat,
-        east: b.max_lon,
-        cell_deg: 0.05,
-        radius_cells: 2,
-    };
+    let spec = GridSpec::covering(&pack.region.bbox, 0.05, 2);
     let grid = density(&model, &Filter::default(), spec);
     let with_point = model.lat.iter().filter(|v| v.is_finite()).count() as u64;
     assert_eq!(grid.points + grid.without_point, model.len() as u64);

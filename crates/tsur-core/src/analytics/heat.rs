@@ -23,6 +23,20 @@ pub struct GridSpec {
     pub radius_cells: u32,
 }
 
+impl GridSpec {
+    /// A grid over a bounding box (the region's, or the map's view).
+    pub fn covering(bbox: &crate::pack::BoundingBox, cell_deg: f64, radius_cells: u32) -> GridSpec {
+        GridSpec {
+            south: bbox.min_lat,
+            west: bbox.min_lon,
+            north: bbox.max_lat,
+            east: bbox.max_lon,
+            cell_deg,
+            radius_cells,
+        }
+    }
+}
+
 /// Density per cell, row-major from the south-west corner.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DensityGrid {
