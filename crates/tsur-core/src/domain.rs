@@ -308,6 +308,7 @@ coded_enum!(
         Resumed = "resumed", "Срок возобновлён";
         Answered = "answered", "Дан ответ";
         Rated = "rated", "Оценка заявителя";
+        Grouped = "grouped", "Включено в проблему";
         Note = "note", "Заметка";
     }
 );
@@ -399,10 +400,13 @@ impl Appeal {
     }
 }
 
-/// A cluster of appeals about one issue in one place and time.
+/// A cluster of appeals about one issue in one place and time (see [`crate::problems`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     pub id: ProblemId,
+    /// Incremented by the server on every change, as for appeals.
+    #[serde(default = "first_version")]
+    pub version: i64,
     pub title: String,
     pub block: Option<BlockCode>,
     pub topic: Option<TopicCode>,
@@ -412,6 +416,16 @@ pub struct Problem {
     pub resolved_utc: Option<DateTime<Utc>>,
     /// Solved through accelerated resolution (PRODUCT §7).
     pub accelerated: bool,
+    /// An operator confirmed the grouping (or made it by a split or a merge).
+    #[serde(default)]
+    pub confirmed: bool,
+    /// Merged into another problem, which now holds its appeals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<ProblemId>,
+}
+
+fn first_version() -> i64 {
+    1
 }
 
 #[cfg(test)]

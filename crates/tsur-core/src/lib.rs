@@ -21,6 +21,7 @@ pub mod deadline;
 pub mod demo;
 pub mod domain;
 pub mod pack;
+pub mod problems;
 pub mod repeats;
 pub mod stats;
 pub mod store;

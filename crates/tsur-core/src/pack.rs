@@ -222,6 +222,34 @@ impl Default for SurgeRules {
     }
 }
 
+/// How appeals are grouped into problems (`[problems]` in kpi.toml): an appeal joins a group of
+/// its topic whose centre is within `radius_m` metres of it (or, without coordinates, in its
+/// municipality), whose latest appeal came at most `window_days` before it, and whose texts share
+/// enough of its word stems (`min_similarity`, in [0, 1]); a group becomes a problem at
+/// `min_appeals` appeals. A resolved problem whose appeals were all answered within
+/// `accelerated_days` of the first counts as solved through accelerated resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemRules {
+    pub radius_m: f64,
+    pub window_days: u32,
+    pub min_similarity: f64,
+    pub min_appeals: u32,
+    pub accelerated_days: u32,
+}
+
+impl Default for ProblemRules {
+    fn default() -> Self {
+        ProblemRules {
+            radius_m: 500.0,
+            window_days: 10,
+            min_similarity: 0.15,
+            min_appeals: 3,
+            accelerated_days: 3,
+        }
+    }
+}
+
 /// A loaded, validated region pack.
 #[derive(Debug, Clone)]
 pub struct RegionPack {
@@ -237,6 +265,8 @@ pub struct RegionPack {
     pub ranking: RankingRules,
     /// When a municipality × topic counts as a surge (`[surges]` in kpi.toml).
     pub surges: SurgeRules,
+    /// How appeals are grouped into problems (`[problems]` in kpi.toml).
+    pub problems: ProblemRules,
     pub calendar: WorkCalendar,
     /// The region's local time offset (checked at load).
     offset: FixedOffset,
@@ -355,7 +385,7 @@ impl RegionPack {
         let deadline_rules = load_deadlines(path, text)?;
 
         let (path, text) = file("kpi.toml");
-        let (kpi_targets, ranking, surges) = load_kpi(path, text)?;
+        let (kpi_targets, ranking, surges, problems) = load_kpi(path, text)?;
 
         let (path, text) = file("calendar.csv");
         let calendar = load_calendar(path, text)?;
@@ -376,6 +406,7 @@ impl RegionPack {
             kpi_targets,
             ranking,
             surges,
+            problems,
             calendar,
             offset,
             version_hash,
@@ -865,9 +896,11 @@ struct KpiFile {
     ranking: Option<toml::Spanned<RankingRules>>,
     #[serde(default)]
     surges: Option<toml::Spanned<SurgeRules>>,
+    #[serde(default)]
+    problems: Option<toml::Spanned<ProblemRules>>,
 }
 
-type KpiSections = (Vec<KpiTarget>, RankingRules, SurgeRules);
+type KpiSections = (Vec<KpiTarget>, RankingRules, SurgeRules, ProblemRules);
 
 fn load_kpi(path: &Path, text: &str) -> Result<KpiSections, PackError> {
     let file: KpiFile = parse_toml(path, text)?;
@@ -885,6 +918,23 @@ fn load_kpi(path: &Path, text: &str) -> Result<KpiSections, PackError> {
                     path,
                     line,
                     "правила всплесков: window_days ≥ 1, baseline_windows ≥ 2, factor ≥ 1, z ≥ 0",
+                ));
+            }
+            rules
+        }
+    };
+    let problems = match file.problems {
+        None => ProblemRules::default(),
+        Some(spanned) => {
+            let line = Some(line_of_offset(text, spanned.span().start));
+            let rules = spanned.into_inner();
+            let radius_ok = rules.radius_m.is_finite() && rules.radius_m > 0.0;
+            let similarity_ok = (0.0..=1.0).contains(&rules.min_similarity);
+            if !radius_ok || !similarity_ok || rules.window_days == 0 || rules.min_appeals < 2 {
+                return Err(err(
+                    path,
+                    line,
+                    "правила проблем: radius_m > 0, window_days ≥ 1, min_similarity от 0 до 1, min_appeals ≥ 2",
                 ));
             }
             rules
@@ -937,7 +987,7 @@ fn load_kpi(path: &Path, text: &str) -> Result<KpiSections, PackError> {
         }
         out.push(target);
     }
-    Ok((out, ranking, surges))
+    Ok((out, ranking, surges, problems))
 }
 
 fn load_calendar(path: &Path, text: &str) -> Result<WorkCalendar, PackError> {
