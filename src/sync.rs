@@ -9,10 +9,10 @@ use reqwest::blocking::Client;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tsur_core::domain::Appeal;
+use tsur_core::domain::{Appeal, GeoPoint, Problem};
 use tsur_core::pack::{BoundingBox, RegionPack};
 use tsur_core::store::{Quarantined, Store, StoreError};
-use tsur_core::sync::{ActionOutcome, ActionsResponse, Change};
+use tsur_core::sync::{ActionOutcome, ActionsResponse, Change, ChangeData};
 
 /// The API version this client speaks.
 pub const CLIENT_API_VERSION: u64 = 1;
@@ -73,6 +73,7 @@ fn error_chain(error: &reqwest::Error) -> String {
 #[derive(Debug, Default)]
 pub struct ParsedPage {
     pub appeals: Vec<Appeal>,
+    pub problems: Vec<Problem>,
     pub quarantined: Vec<Quarantined>,
     pub next: i64,
     pub has_more: bool,
@@ -82,19 +83,14 @@ fn truncate(text: &str) -> String {
     text.chars().take(QUARANTINE_RAW_CHARS).collect()
 }
 
-/// Checks one parsed record of a page; the error is the reason to quarantine it.
-fn check_change(change: Change, bbox: Option<&BoundingBox>) -> Result<Appeal, String> {
-    if change.entity != "appeal" {
-        return Err(format!("неизвестный вид записи «{}»", change.entity));
-    }
-    let appeal = change.data;
-    if appeal.id != change.id || appeal.version != change.version {
-        return Err(format!(
-            "номер или версия записи ({}, {}) не совпадают с обращением ({}, {})",
-            change.id, change.version, appeal.id, appeal.version
-        ));
-    }
-    if let Some(p) = appeal.point {
+/// A record of a page that passed its checks.
+enum Checked {
+    Appeal(Appeal),
+    Problem(Problem),
+}
+
+fn check_point(point: Option<GeoPoint>, bbox: Option<&BoundingBox>) -> Result<(), String> {
+    if let Some(p) = point {
         let inside = p.lat.is_finite()
             && p.lon.is_finite()
             && bbox.is_none_or(|b| b.contains(p.lat, p.lon))
@@ -104,13 +100,44 @@ fn check_change(change: Change, bbox: Option<&BoundingBox>) -> Result<Appeal, St
             return Err(format!("координаты ({}, {}) вне региона", p.lat, p.lon));
         }
     }
+    Ok(())
+}
+
+/// Checks one parsed record of a page; the error is the reason to quarantine it.
+fn check_change(change: Change, bbox: Option<&BoundingBox>) -> Result<Checked, String> {
+    let appeal = match change.data {
+        ChangeData::Appeal(appeal) => *appeal,
+        ChangeData::Problem(problem) => {
+            if problem.id != change.id || problem.version != change.version {
+                return Err(format!(
+                    "номер или версия записи ({}, {}) не совпадают с проблемой ({}, {})",
+                    change.id, change.version, problem.id, problem.version
+                ));
+            }
+            check_point(problem.point, bbox)?;
+            let chars = problem.title.chars().count();
+            if chars > MAX_RECORD_TEXT_CHARS {
+                return Err(format!(
+                    "название проблемы длиннее {MAX_RECORD_TEXT_CHARS} символов ({chars})"
+                ));
+            }
+            return Ok(Checked::Problem(problem));
+        }
+    };
+    if appeal.id != change.id || appeal.version != change.version {
+        return Err(format!(
+            "номер или версия записи ({}, {}) не совпадают с обращением ({}, {})",
+            change.id, change.version, appeal.id, appeal.version
+        ));
+    }
+    check_point(appeal.point, bbox)?;
     let chars = appeal.text.chars().count();
     if chars > MAX_RECORD_TEXT_CHARS {
         return Err(format!(
             "текст длиннее {MAX_RECORD_TEXT_CHARS} символов ({chars})"
         ));
     }
-    Ok(appeal)
+    Ok(Checked::Appeal(appeal))
 }
 
 /// A page as it comes over the wire; each record is kept as its raw text until it is checked
@@ -184,7 +211,8 @@ pub fn parse_page(
             )));
         }
         match checked {
-            Ok(appeal) => page.appeals.push(appeal),
+            Ok(Checked::Appeal(appeal)) => page.appeals.push(appeal),
+            Ok(Checked::Problem(problem)) => page.problems.push(problem),
             Err(reason) => page.quarantined.push(Quarantined {
                 seq,
                 reason,
@@ -563,7 +591,9 @@ fn pull_pages(
         for page in pages {
             let page: ParsedPage = page?;
             report.pages += 1;
-            report.written += store.apply_page(&page.appeals, &page.quarantined, page.next)? as u64;
+            report.written +=
+                store.apply_page(&page.appeals, &page.problems, &page.quarantined, page.next)?
+                    as u64;
             report.quarantined += page.quarantined.len() as u64;
             let cursor = store.cursor()?;
             progress(cursor, latest.max(cursor));

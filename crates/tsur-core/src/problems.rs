@@ -932,3 +932,89 @@ fn check_title(title: &str) -> Result<String, String> {
     }
     Ok(title.to_string())
 }
+
+/// Groups the appeals of a standalone replica (`tsur demo-data`) into problems with the same
+/// code the server runs at ingest, in the order they were received, and writes the problems and
+/// each appeal's problem. Problems already in the replica are replaced. Returns how many problems
+/// were made.
+pub fn cluster_replica(
+    store: &mut crate::store::Store,
+    pack: &RegionPack,
+) -> Result<usize, crate::store::StoreError> {
+    let path = store.path().to_path_buf();
+    cluster_into(store.conn_mut(), pack)
+        .map_err(|source| crate::store::StoreError::Sqlite { path, source })
+}
+
+fn cluster_into(conn: &mut rusqlite::Connection, pack: &RegionPack) -> rusqlite::Result<usize> {
+    let mut clusterer = Clusterer::new(pack);
+    let mut next_id: ProblemId = 0;
+    let mut problem_of: HashMap<AppealId, ProblemId> = HashMap::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT id, block_code, topic_code, municipality_code, lat, lon, received_utc, text,
+                    address
+             FROM appeals WHERE topic_code IS NOT NULL ORDER BY received_utc, id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let block: Option<String> = row.get(1)?;
+            let topic: Option<String> = row.get(2)?;
+            let municipality: Option<String> = row.get(3)?;
+            let lat: Option<f64> = row.get(4)?;
+            let lon: Option<f64> = row.get(5)?;
+            let text: String = row.get(7)?;
+            let address: Option<String> = row.get(8)?;
+            let sighting = Sighting {
+                id: row.get(0)?,
+                block: block.as_deref(),
+                topic: topic.as_deref(),
+                municipality: municipality.as_deref(),
+                point: lat.zip(lon).map(|(lat, lon)| GeoPoint { lat, lon }),
+                received_utc: row.get(6)?,
+                text: &text,
+                address: address.as_deref(),
+                problem: None,
+            };
+            let changes = clusterer.place(&sighting, &mut || {
+                next_id += 1;
+                next_id
+            });
+            problem_of.extend(changes.relinked);
+        }
+    }
+    let tx = conn.transaction()?;
+    tx.execute(
+        "UPDATE appeals SET problem_id = NULL WHERE problem_id IS NOT NULL",
+        [],
+    )?;
+    tx.execute("DELETE FROM problems", [])?;
+    {
+        let mut link = tx.prepare("UPDATE appeals SET problem_id = ?2 WHERE id = ?1")?;
+        for (appeal, problem) in &problem_of {
+            link.execute(rusqlite::params![appeal, problem])?;
+        }
+        let mut insert = tx.prepare(
+            "INSERT INTO problems (id, version, title, block_code, topic_code, municipality_code,
+                 lat, lon, opened_utc, resolved_utc, accelerated, confirmed, merged_into)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, 0, ?10, ?11)",
+        )?;
+        for p in clusterer.problems() {
+            insert.execute(rusqlite::params![
+                p.id,
+                p.version,
+                p.title,
+                p.block.as_ref().map(|c| c.as_str()),
+                p.topic.as_ref().map(|c| c.as_str()),
+                p.municipality.as_ref().map(|c| c.as_str()),
+                p.point.map(|g| g.lat),
+                p.point.map(|g| g.lon),
+                p.opened_utc.timestamp(),
+                p.confirmed,
+                p.merged_into,
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(clusterer.problems().len())
+}

@@ -336,6 +336,79 @@ fn hot_spots_form_problems() {
     assert_eq!(orphans, 0.0);
 }
 
+/// The clustering (the server's code, run by the generator over the replica) against the hot
+/// spots the generator planted: each hot spot should be one problem, and each problem one hot
+/// spot.
+#[test]
+fn the_clustering_finds_the_planted_hot_spots() {
+    use std::collections::HashMap;
+    let (_, summary) = big();
+    let conn = big_conn();
+    let problem_of: HashMap<i64, i64> = conn
+        .prepare("SELECT id, problem_id FROM appeals WHERE problem_id IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut by_spot: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (appeal, spot) in &summary.planted_hotspots {
+        by_spot.entry(*spot).or_default().push(*appeal);
+    }
+    // Recall: the share of a hot spot's appeals in the problem that holds most of them.
+    let mut recall = Vec::new();
+    for appeals in by_spot.values().filter(|a| a.len() >= 5) {
+        let mut counts: HashMap<i64, usize> = HashMap::new();
+        for a in appeals {
+            if let Some(p) = problem_of.get(a) {
+                *counts.entry(*p).or_default() += 1;
+            }
+        }
+        let best = counts.values().max().copied().unwrap_or(0);
+        recall.push(best as f64 / appeals.len() as f64);
+    }
+    // Purity: the share of a problem's appeals from the hot spot most of them come from
+    // (appeals from no hot spot count against it).
+    let spot_of: HashMap<i64, i64> = summary.planted_hotspots.iter().copied().collect();
+    let mut members: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (appeal, problem) in &problem_of {
+        members.entry(*problem).or_default().push(*appeal);
+    }
+    let mut purity = Vec::new();
+    let mut unplanted = 0;
+    for appeals in members.values() {
+        let mut counts: HashMap<i64, usize> = HashMap::new();
+        for a in appeals {
+            if let Some(s) = spot_of.get(a) {
+                *counts.entry(*s).or_default() += 1;
+            }
+        }
+        let best = counts.values().max().copied().unwrap_or(0);
+        if best == 0 {
+            unplanted += 1;
+        }
+        purity.push(best as f64 / appeals.len() as f64);
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    eprintln!(
+        "hot spots {}, problems {}, mean recall {:.3}, mean purity {:.3}, problems of no hot spot {}",
+        recall.len(),
+        members.len(),
+        mean(&recall),
+        mean(&purity),
+        unplanted
+    );
+    assert!(recall.len() >= 20, "{} hot spots", recall.len());
+    assert_eq!(summary.problems as usize, members.len());
+    assert!(mean(&recall) >= 0.9, "recall {}", mean(&recall));
+    assert!(mean(&purity) >= 0.9, "purity {}", mean(&purity));
+    assert!(
+        (unplanted as f64) < 0.2 * members.len() as f64,
+        "{unplanted} of {} problems are made of appeals from no hot spot",
+        members.len()
+    );
+}
+
 #[test]
 fn every_history_follows_the_lifecycle_and_ends_in_the_appeal_status() {
     let conn = big_conn();

@@ -275,6 +275,8 @@ fn a_version_1_database_is_migrated_forward_keeping_its_data() {
                  ALTER TABLE appeals DROP COLUMN suggested_topic;
                  ALTER TABLE appeals DROP COLUMN suggested_municipality;
                  ALTER TABLE appeals DROP COLUMN suggestion_confidence;
+                 ALTER TABLE problems DROP COLUMN confirmed;
+                 ALTER TABLE problems DROP COLUMN merged_into;
                  INSERT INTO appeals (id, source, external_id, channel, regime, received_utc, text,
                      status, updated_utc)
                  VALUES (7, 'pos', 'P-7', 'pos', 'pos', 1767225600, 'Нет света', 'new', 1767225600);
@@ -284,13 +286,13 @@ fn a_version_1_database_is_migrated_forward_keeping_its_data() {
     }
     let store = Store::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
     assert_eq!(store.cursor().unwrap(), 99);
     assert_eq!(store.quarantined_count().unwrap(), 0);
     let appeal = store
         .load_appeal(7)
         .unwrap()
-        .expect("kept through both migrations");
+        .expect("kept through every migration");
     assert_eq!(
         (appeal.text.as_str(), appeal.suggestion),
         ("Нет света", None)
@@ -313,14 +315,14 @@ fn a_page_and_its_cursor_are_applied_together_and_replays_change_nothing() {
     };
     assert_eq!(
         replica
-            .apply_page(&page, std::slice::from_ref(&bad), 51)
+            .apply_page(&page, &[], std::slice::from_ref(&bad), 51)
             .unwrap(),
         50
     );
     assert_eq!(replica.cursor().unwrap(), 51);
     assert_eq!(replica.quarantined_count().unwrap(), 1);
     // Replaying the page writes nothing and never moves the cursor back.
-    assert_eq!(replica.apply_page(&page, &[], 40).unwrap(), 0);
+    assert_eq!(replica.apply_page(&page, &[], &[], 40).unwrap(), 0);
     assert_eq!(replica.cursor().unwrap(), 51);
     assert_eq!(
         replica.load_appeal(7).unwrap(),

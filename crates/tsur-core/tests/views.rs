@@ -185,28 +185,36 @@ fn the_problem_list_puts_what_burns_now_first_and_counts_accelerated_resolution(
         }
         model.upsert(a);
     }
-    // Problem 2: five old appeals, none overdue; the replica knows it and that it was resolved
-    // through accelerated resolution.
+    // Problem 2: five old appeals, none overdue, all closed, the last answered 2 days after
+    // the first came (within the pack's 3 accelerated days): resolved through accelerated
+    // resolution. The replica knows its title.
     for id in 10..15 {
         let mut a = appeal(id, now - 30 * DAY, "water", "M2");
         (a.problem, a.status, a.is_repeat) = (2, Status::Closed, id == 14);
+        a.answered = now - 30 * DAY + (id - 10) * DAY / 2;
         model.upsert(a);
     }
     model.upsert_problem(ProblemInfo {
         id: 2,
         title: "Нет воды на ул. Ленина".into(),
         municipality: Some("M2".into()),
-        opened: now - 31 * DAY,
-        resolved: now - 20 * DAY,
-        accelerated: true,
+        opened: now - 30 * DAY,
+        merged_into: None,
     });
+    // Problem 3: resolved, but the last answer came 4 days after the first appeal.
+    for id in 30..32 {
+        let mut a = appeal(id, now - 60 * DAY, "water", "M2");
+        (a.problem, a.status) = (3, Status::Closed);
+        a.answered = now - 60 * DAY + (id - 29) * 2 * DAY;
+        model.upsert(a);
+    }
     model.upsert(appeal(20, now, "heating", "M1")); // in no problem
 
     let list = problem_list(&model, &Filter::default(), now, &pack);
     assert_eq!(
         list.iter().map(|p| p.id).collect::<Vec<_>>(),
-        [1, 2],
-        "the overdue one first"
+        [1, 2, 3],
+        "the overdue one first, then by size"
     );
     let first = &list[0];
     assert_eq!(first.title, "Проблема №1");
@@ -230,7 +238,9 @@ fn the_problem_list_puts_what_burns_now_first_and_counts_accelerated_resolution(
         (4, true, true)
     );
     assert_eq!(second.growth, None);
-    assert_eq!(accelerated_share(&list), (Some(1.0), 1));
+    assert_eq!((list[2].resolved, list[2].accelerated), (true, false));
+    assert!(!first.resolved, "open appeals");
+    assert_eq!(accelerated_share(&list), (Some(0.5), 2));
 }
 
 #[test]

@@ -184,6 +184,11 @@ pub fn apply(
                 .events
                 .push(event(EventKind::Note, now, actor, Some(text.clone())));
         }
+        ActionKind::ConfirmProblem { .. }
+        | ActionKind::SplitProblem { .. }
+        | ActionKind::MergeProblems { .. } => {
+            return Err("действие над проблемой, а не над обращением".into());
+        }
     }
     appeal.due_utc = Some(
         engine

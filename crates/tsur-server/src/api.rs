@@ -28,8 +28,10 @@ use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tsur_core::deadline::DeadlineEngine;
+use tsur_core::domain::ProblemId;
 use tsur_core::pack::{PACK_FILES, RegionPack};
-use tsur_core::sync::{Action, ActionOutcome, ActionResult, ActionsResponse};
+use tsur_core::problems::ProblemChanges;
+use tsur_core::sync::{Action, ActionKind, ActionOutcome, ActionResult, ActionsResponse};
 
 /// The API version this server speaks; clients refuse a newer one politely.
 pub const API_VERSION: u32 = 1;
@@ -210,7 +212,8 @@ async fn capabilities(State(state): State<Shared>) -> Json<Value> {
         "storage": state.storage.backend_name(),
         "endpoints": ["capabilities", "health", "pack", "changes", "ingest", "actions"],
         "actions": ["take", "assign", "classify", "route", "set_status", "answer", "escalate", "extend",
-                    "merge_into_problem", "mark_duplicate", "reopen", "note"],
+                    "merge_into_problem", "mark_duplicate", "reopen", "note",
+                    "confirm_problem", "split_problem", "merge_problems"],
         "max_page": MAX_PAGE,
         "max_wait_secs": MAX_WAIT_SECS,
         "roles": Role::ALL.iter().map(|r| r.code()).collect::<Vec<_>>(),
@@ -411,6 +414,24 @@ async fn post_actions(
                 });
                 continue;
             }
+            if let Some(problem) = action.kind.target_problem() {
+                let outcome = act_on_problem(s, &principal, &action, problem, now)?;
+                results.push(ActionResult {
+                    id: action.id,
+                    outcome,
+                });
+                continue;
+            }
+            if let ActionKind::MergeIntoProblem { problem } = &action.kind
+                && let Err(reason) = s.enricher().live_problem(*problem)
+            {
+                // Not recorded: the same action may apply once the problem exists.
+                results.push(ActionResult {
+                    id: action.id,
+                    outcome: ActionOutcome::Rejected { reason },
+                });
+                continue;
+            }
             let outcome = s.storage.act(&principal, &action, |appeal| {
                 actions::apply(appeal, &action.kind, &principal, &s.pack, &s.engine, now)
             })?;
@@ -435,6 +456,90 @@ async fn post_actions(
     .await?;
     state.latest_seq.send_replace(latest);
     Ok(Json(response))
+}
+
+/// An operator's action on a problem (confirm, split, merge), exactly once by its id. The
+/// problem's version is the one the clustering holds; the enricher's lock keeps two actions on one
+/// problem in order.
+fn act_on_problem(
+    s: &ServerState,
+    principal: &Principal,
+    action: &Action,
+    problem: ProblemId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ActionOutcome, ApiError> {
+    let mut enricher = s.enricher();
+    if let Some(first) = s.storage.action_outcome(&action.id)? {
+        return Ok(ActionOutcome::Duplicate {
+            first: Box::new(first),
+        });
+    }
+    let record = |outcome: ActionOutcome, changes: &ProblemChanges| {
+        s.storage
+            .write_problems(changes, &principal.user, now, Some((action, &outcome)))
+            .map(|()| outcome)
+    };
+    let rejected = |reason: String| {
+        record(
+            ActionOutcome::Rejected { reason },
+            &ProblemChanges::default(),
+        )
+    };
+    if !principal.role.may_act() {
+        return Ok(rejected(format!(
+            "роль «{}» не может изменять проблемы",
+            principal.role
+        ))?);
+    }
+    let mut targets = vec![problem];
+    if let ActionKind::MergeProblems { into, .. } = &action.kind {
+        targets.push(*into);
+    }
+    for target in &targets {
+        let Some(p) = enricher.problems.problem(*target) else {
+            return Ok(rejected(format!("нет проблемы {target}"))?);
+        };
+        let visible = principal.sees(
+            p.block.as_ref().map(|b| b.as_str()),
+            p.municipality.as_ref().map(|m| m.as_str()),
+        );
+        if !visible {
+            return Ok(rejected(format!("проблема {target} вне вашей зоны"))?);
+        }
+    }
+    let current = enricher.problems.problem(problem).map_or(0, |p| p.version);
+    if current != action.base_version {
+        return Ok(record(
+            ActionOutcome::Conflict {
+                current_version: current,
+            },
+            &ProblemChanges::default(),
+        )?);
+    }
+    let result = match &action.kind {
+        ActionKind::ConfirmProblem { title, .. } => {
+            enricher.problems.confirm(problem, title.as_deref())
+        }
+        ActionKind::SplitProblem { appeals, title, .. } => {
+            let new = s.storage.reserve_problem_id()?;
+            enricher
+                .problems
+                .split(problem, appeals, title.as_deref(), &mut || new)
+        }
+        ActionKind::MergeProblems { into, .. } => enricher.problems.merge(problem, *into),
+        _ => Err("не действие над проблемой".to_string()),
+    };
+    Ok(match result {
+        Err(reason) => rejected(reason)?,
+        Ok(changes) => {
+            let version = changes
+                .problems
+                .iter()
+                .find(|p| p.id == problem)
+                .map_or(current, |p| p.version);
+            record(ActionOutcome::Applied { version }, &changes)?
+        }
+    })
 }
 
 fn json_rejection(e: axum::extract::rejection::JsonRejection) -> ApiError {

@@ -1,13 +1,16 @@
 //! What the server works out of appeals at ingest with tsur-core's code (ENGINEERING §1): the
-//! earlier appeal a new one repeats ([`tsur_core::repeats`]) and, for an unclassified one, a
+//! earlier appeal a new one repeats ([`tsur_core::repeats`]); for an unclassified one, a
 //! suggested classification ([`tsur_core::classify`]) — applied at once, with an event saying
 //! so, when its confidence reaches the pack's threshold; kept as a suggestion for an operator
-//! otherwise. Both are synced to clients inside the appeal.
+//! otherwise; and the problem it belongs to ([`tsur_core::problems`]), which operators then
+//! confirm, split and merge. Repeats and suggestions travel inside the appeal; problems are
+//! entities of their own in the change feed.
 //!
-//! The classifier and the index of earlier appeals live in memory: built from the stored appeals
-//! when the server starts and updated with every appeal it stores. Several server processes on
-//! one PostgreSQL each see what was stored before they started and what they store themselves,
-//! not what the others store meanwhile (a repeat across processes is found after a restart).
+//! The classifier, the index of earlier appeals and the problem clustering live in memory: built
+//! from what is stored when the server starts and updated with every appeal it stores. Several
+//! server processes on one PostgreSQL each see what was stored before they started and what they
+//! store themselves, not what the others store meanwhile (a repeat across processes is found
+//! after a restart; problems should be made by one process).
 
 use crate::storage::{IngestOutcome, Storage, StorageError};
 use tsur_core::classify::Classifier;
@@ -15,6 +18,7 @@ use tsur_core::domain::{
     Appeal, BlockCode, Event, EventKind, MunicipalityCode, SuggestedClassification, TopicCode,
 };
 use tsur_core::pack::RegionPack;
+use tsur_core::problems::{Clusterer, ProblemChanges, Sighting};
 use tsur_core::repeats::RepeatIndex;
 
 /// Appeals read per page when the server starts.
@@ -25,6 +29,7 @@ pub const AUTO_ACTOR: &str = "tsur (автоматически)";
 pub struct Enricher {
     classifier: Classifier,
     repeats: RepeatIndex,
+    pub problems: Clusterer,
 }
 
 impl Enricher {
@@ -33,12 +38,16 @@ impl Enricher {
         Enricher {
             classifier: Classifier::new(pack),
             repeats: RepeatIndex::new(),
+            problems: Clusterer::new(pack),
         }
     }
 
     /// An enricher that has learnt from every appeal in `storage`.
     pub fn from_storage(storage: &Storage, pack: &RegionPack) -> Result<Enricher, StorageError> {
         let mut enricher = Enricher::new(pack);
+        for problem in storage.problems_all()? {
+            enricher.problems.observe_problem(&problem);
+        }
         let mut after = 0;
         loop {
             let page = storage.appeals_after(after, PAGE)?;
@@ -56,6 +65,9 @@ impl Enricher {
     /// Works out, before it is stored, what a new or changed appeal repeats and how it should be
     /// classified. What its source already says (a repeat link, a topic) is kept.
     pub fn enrich(&self, appeal: &mut Appeal) {
+        // Problems are the server's own: what a source says is not taken (an update keeps the
+        // stored one).
+        appeal.problem = None;
         if appeal.repeat_of.is_none()
             && let Some(link) = self.repeats.find(appeal)
         {
@@ -110,16 +122,30 @@ impl Enricher {
         }
     }
 
+    /// The problem `id`, if it exists and was not merged into another.
+    pub fn live_problem(&self, id: tsur_core::domain::ProblemId) -> Result<(), String> {
+        match self.problems.problem(id) {
+            None => Err(format!("нет проблемы {id}")),
+            Some(p) => match p.merged_into {
+                Some(into) => Err(format!("проблема {id} объединена с проблемой {into}")),
+                None => Ok(()),
+            },
+        }
+    }
+
     /// Learns from a stored appeal (with its id): later ones may repeat it, and its topic, if it
     /// has one, teaches the classifier.
     pub fn remember(&mut self, appeal: &Appeal) {
+        self.problems.observe(&Sighting::from(appeal));
         self.repeats.add(appeal);
         if let Some(topic) = &appeal.topic {
             self.classifier.learn(&appeal.text, topic.as_str());
         }
     }
 
-    /// Enriches a batch, stores it, and learns from what was stored.
+    /// Enriches a batch, stores it, learns from what was stored, and places each new appeal in
+    /// its problem (a second transaction: an appeal that joins a problem is stored again as its
+    /// next version, with the problem records it made or changed).
     pub fn ingest(
         &mut self,
         storage: &Storage,
@@ -130,16 +156,39 @@ impl Enricher {
         }
         let kept: Vec<Option<Appeal>> = items.iter().map(|i| i.as_ref().ok().cloned()).collect();
         let outcomes = storage.ingest(items)?;
+        let mut changes = ProblemChanges::default();
+        let mut reserve_error = None;
         for (outcome, appeal) in outcomes.iter().zip(kept) {
-            if let (
-                IngestOutcome::Created { id, version } | IngestOutcome::Updated { id, version },
-                Some(mut appeal),
-            ) = (outcome, appeal)
-            {
-                appeal.id = *id;
-                appeal.version = *version;
-                self.remember(&appeal);
+            let (created, id, version) = match outcome {
+                IngestOutcome::Created { id, version } => (true, *id, *version),
+                IngestOutcome::Updated { id, version } => (false, *id, *version),
+                _ => continue,
+            };
+            let Some(mut appeal) = appeal else {
+                continue;
+            };
+            appeal.id = id;
+            appeal.version = version;
+            self.repeats.add(&appeal);
+            if let Some(topic) = &appeal.topic {
+                self.classifier.learn(&appeal.text, topic.as_str());
             }
+            if created {
+                let mut new_id = || match storage.reserve_problem_id() {
+                    Ok(id) => id,
+                    Err(e) => {
+                        reserve_error = Some(e);
+                        0
+                    }
+                };
+                changes.extend(self.problems.place(&Sighting::from(&appeal), &mut new_id));
+            }
+        }
+        if let Some(e) = reserve_error {
+            return Err(e);
+        }
+        if !changes.is_empty() {
+            storage.write_problems(&changes, AUTO_ACTOR, chrono::Utc::now(), None)?;
         }
         Ok(outcomes)
     }

@@ -852,6 +852,203 @@ async fn ingest_links_repeats_and_classifies_unclassified_appeals(backend: Backe
     assert!(fed["data"]["suggestion"]["topic"].is_string());
 }
 
+/// A heating appeal at Kirova 1 from a different person each time; `text` says what is wrong.
+fn kirova_item(external_id: &str, text: &str, day: u32) -> Value {
+    let mut item = demo_item(external_id);
+    item["text"] = json!(text);
+    item["author"] = json!({ "name": format!("Житель {external_id}") });
+    item["received_utc"] = json!(format!("2026-03-{day:02}T04:00:00Z"));
+    item["registered_utc"] = item["received_utc"].clone();
+    item
+}
+
+async fn ingest_groups_appeals_into_problems_that_operators_confirm_split_and_merge(
+    backend: Backend,
+) {
+    let Some(server) = TestServer::start(backend, 0).await else {
+        return;
+    };
+    let curator = server.token("kurator", Role::Curator, &[], &[]);
+    let op = server.token("Оператор ЖКХ", Role::Operator, &["zhkh"], &[]);
+    let cold = "Нет отопления, батареи холодные, в квартире холодно";
+    let main = "Прорыв теплотрассы во дворе, пар и кипяток";
+    for (i, text) in [cold, cold, cold, main, main, main].iter().enumerate() {
+        let (status, body) = server
+            .ingest(
+                &curator,
+                json!([kirova_item(&format!("K-{i}"), text, 2 + i as u32 / 3)]),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let latest_problems = |changes: &[Value]| -> Vec<Value> {
+        let mut by_id = std::collections::BTreeMap::new();
+        for c in changes.iter().filter(|c| c["entity"] == "problem") {
+            by_id.insert(c["id"].as_i64().unwrap(), c["data"].clone());
+        }
+        by_id.into_values().collect()
+    };
+    let problem_of = |changes: &[Value], external: &str| -> Option<i64> {
+        changes
+            .iter()
+            .rev()
+            .find(|c| c["entity"] == "appeal" && c["data"]["external_id"] == external)
+            .and_then(|c| c["data"]["problem"].as_i64())
+    };
+    let (changes, _) = server.all_changes(&op, 5_000).await;
+    let problems = latest_problems(&changes);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    let (a, b) = (
+        problems[0]["id"].as_i64().unwrap(),
+        problems[1]["id"].as_i64().unwrap(),
+    );
+    assert_eq!(
+        problems[0]["title"],
+        "Отопление: Челябинск, ул. Кирова, д. 1"
+    );
+    assert_eq!(problems[0]["confirmed"], false);
+    for (external, problem) in [("K-0", a), ("K-2", a), ("K-3", b), ("K-5", b)] {
+        assert_eq!(problem_of(&changes, external), Some(problem), "{external}");
+    }
+    let grouped = changes
+        .iter()
+        .rev()
+        .find(|c| c["entity"] == "appeal" && c["data"]["external_id"] == "K-0")
+        .unwrap();
+    let event = grouped["data"]["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(event["kind"], "grouped");
+    assert_eq!(event["actor"], tsur_server::enrich::AUTO_ACTOR);
+
+    // Confirm and rename A; again with the same id; again with a stale version.
+    let confirm = json!({ "id": uuid(), "base_version": 1, "kind": "confirm_problem",
+                          "problem": a, "title": "Холодно в доме Кирова, 1" });
+    let (_, body) = server.act(&op, json!([confirm.clone()])).await;
+    assert_eq!(body["results"][0]["outcome"], "applied", "{body}");
+    assert_eq!(body["results"][0]["version"], 2);
+    let (_, body) = server.act(&op, json!([confirm])).await;
+    assert_eq!(body["results"][0]["outcome"], "duplicate");
+    let stale = json!({ "id": uuid(), "base_version": 1, "kind": "confirm_problem", "problem": a });
+    let (_, body) = server.act(&op, json!([stale])).await;
+    assert_eq!(body["results"][0]["outcome"], "conflict");
+    assert_eq!(body["results"][0]["current_version"], 2);
+
+    // Out of scope, a role that may not act, an unknown problem.
+    let health_op = server.token("Оператор здравоохранения", Role::Operator, &["health"], &[]);
+    let (_, body) = server
+        .act(
+            &health_op,
+            json!([{ "id": uuid(), "base_version": 2, "kind": "confirm_problem", "problem": a }]),
+        )
+        .await;
+    assert_eq!(body["results"][0]["outcome"], "rejected");
+    assert!(
+        body["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("вне вашей зоны")
+    );
+    let wall = server.token("стена", Role::Wall, &[], &[]);
+    let (_, body) = server
+        .act(
+            &wall,
+            json!([{ "id": uuid(), "base_version": 2, "kind": "confirm_problem", "problem": a }]),
+        )
+        .await;
+    assert_eq!(body["results"][0]["outcome"], "rejected");
+    let (_, body) = server
+        .act(&op, json!([{ "id": uuid(), "base_version": 1, "kind": "merge_problems", "problem": 999_999, "into": a }]))
+        .await;
+    assert!(
+        body["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("нет проблемы 999999"),
+        "{body}"
+    );
+
+    // Merge B into A: B's appeals move to A, B says where they went.
+    let (_, body) = server
+        .act(&op, json!([{ "id": uuid(), "base_version": 1, "kind": "merge_problems", "problem": b, "into": a }]))
+        .await;
+    assert_eq!(body["results"][0]["outcome"], "applied", "{body}");
+    let (changes, _) = server.all_changes(&op, 5_000).await;
+    assert_eq!(problem_of(&changes, "K-4"), Some(a));
+    let problems = latest_problems(&changes);
+    assert_eq!(problems[1]["merged_into"], a);
+    assert_eq!(problems[0]["title"], "Холодно в доме Кирова, 1");
+
+    // Split the heating-main appeals back out of A into a new problem.
+    let ids: Vec<i64> = ["K-3", "K-4", "K-5"]
+        .iter()
+        .map(|e| {
+            changes
+                .iter()
+                .find(|c| c["entity"] == "appeal" && c["data"]["external_id"] == *e)
+                .unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    let version_a = problems[0]["version"].as_i64().unwrap();
+    let (_, body) = server
+        .act(
+            &op,
+            json!([{ "id": uuid(), "base_version": version_a, "kind": "split_problem",
+                          "problem": a, "appeals": ids, "title": "Прорыв теплотрассы" }]),
+        )
+        .await;
+    assert_eq!(body["results"][0]["outcome"], "applied", "{body}");
+    let (changes, _) = server.all_changes(&op, 5_000).await;
+    let problems = latest_problems(&changes);
+    let split = problems.last().unwrap();
+    assert_eq!(
+        (split["title"].as_str(), split["confirmed"].as_bool()),
+        (Some("Прорыв теплотрассы"), Some(true))
+    );
+    let c = split["id"].as_i64().unwrap();
+    assert!(c != a && c != b);
+    assert_eq!(problem_of(&changes, "K-5"), Some(c));
+    assert_eq!(problem_of(&changes, "K-1"), Some(a));
+
+    // Merging one appeal into a problem that was merged away is refused.
+    let (k1, v1) = changes
+        .iter()
+        .rev()
+        .find(|c| c["entity"] == "appeal" && c["data"]["external_id"] == "K-1")
+        .map(|c| (c["id"].as_i64().unwrap(), c["version"].as_i64().unwrap()))
+        .unwrap();
+    let (_, body) = server
+        .act(&op, json!([{ "id": uuid(), "appeal_id": k1, "base_version": v1, "kind": "merge_into_problem", "problem": b }]))
+        .await;
+    assert!(
+        body["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("объединена"),
+        "{body}"
+    );
+
+    // A restarted server knows the problems as they were left.
+    let restarted =
+        tsur_server::enrich::Enricher::from_storage(&server.state.storage, &server.state.pack)
+            .unwrap();
+    let record = restarted.problems.problem(a).unwrap();
+    assert_eq!(
+        (record.title.as_str(), record.confirmed),
+        ("Холодно в доме Кирова, 1", true)
+    );
+    assert_eq!(restarted.problems.problem(b).unwrap().merged_into, Some(a));
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(restarted.problems.members(c), sorted);
+    assert_eq!(restarted.problems.members(a).len(), 3);
+}
+
 /// Every test above, once per backend.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -885,4 +1082,5 @@ on_both_backends!(
     a_thousand_actions_sent_twice_are_applied_exactly_once,
     pages_are_gzip_compressed_for_clients_that_ask,
     ingest_links_repeats_and_classifies_unclassified_appeals,
+    ingest_groups_appeals_into_problems_that_operators_confirm_split_and_merge,
 );

@@ -154,10 +154,8 @@ pub struct ProblemInfo {
     pub title: String,
     pub municipality: Option<String>,
     pub opened: i64,
-    /// [`NO_TIME`] while unresolved.
-    pub resolved: i64,
-    /// Solved through accelerated resolution (PRODUCT §7).
-    pub accelerated: bool,
+    /// Merged into another problem (its appeals are there now).
+    pub merged_into: Option<i64>,
 }
 
 /// The columns. Row `i` of every column is the same appeal.
@@ -383,10 +381,7 @@ impl ReadModel {
         }
         drop(rows);
         let mut stmt = conn
-            .prepare(
-                "SELECT id, title, municipality_code, opened_utc, resolved_utc, accelerated
-                 FROM problems",
-            )
+            .prepare("SELECT id, title, municipality_code, opened_utc, merged_into FROM problems")
             .map_err(err)?;
         let mut rows = stmt.query([]).map_err(err)?;
         while let Some(row) = rows.next().map_err(err)? {
@@ -395,11 +390,7 @@ impl ReadModel {
                 title: row.get(1).map_err(err)?,
                 municipality: row.get(2).map_err(err)?,
                 opened: row.get(3).map_err(err)?,
-                resolved: row
-                    .get::<_, Option<i64>>(4)
-                    .map_err(err)?
-                    .unwrap_or(NO_TIME),
-                accelerated: row.get(5).map_err(err)?,
+                merged_into: row.get(4).map_err(err)?,
             });
         }
         Ok(model)

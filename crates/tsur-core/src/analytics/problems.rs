@@ -1,6 +1,7 @@
 //! The regional problem list (п.14): problems ranked by what needs attention now — overdue
 //! appeals plus appeals of the last week, then the total — with their growth, the organisations
-//! involved, and the share of problems solved through accelerated resolution.
+//! involved, and the share of problems solved through accelerated resolution. Whether a problem
+//! is resolved, and how fast, is worked out from its appeals, not taken from its record.
 
 use super::kpi::{Filter, is_overdue};
 use super::model::{NO_CODE, NO_ID, NO_TIME, ReadModel};
@@ -30,11 +31,13 @@ pub struct ProblemRow {
     pub municipality_population: Option<u32>,
     /// Organisations responsible for its appeals, most appeals first (codes).
     pub organisations: Vec<String>,
+    /// Every appeal of it (in the filter) is answered and no longer open.
     pub resolved: bool,
+    /// Resolved within `accelerated_days` of its first appeal (`[problems]` in kpi.toml).
     pub accelerated: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Tally {
     appeals: u64,
     open: u64,
@@ -44,6 +47,27 @@ struct Tally {
     not_repeats: u64,
     organisations: BTreeMap<u16, u64>,
     municipalities: BTreeMap<u16, u64>,
+    first_received: i64,
+    last_answered: i64,
+    unanswered: u64,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            appeals: 0,
+            open: 0,
+            overdue: 0,
+            last_week: 0,
+            week_before: 0,
+            not_repeats: 0,
+            organisations: BTreeMap::new(),
+            municipalities: BTreeMap::new(),
+            first_received: i64::MAX,
+            last_answered: NO_TIME,
+            unanswered: 0,
+        }
+    }
 }
 
 /// Every problem with appeals in the filter, most pressing first (overdue + last week).
@@ -73,6 +97,12 @@ pub fn problem_list(
             t.week_before += 1;
         }
         t.not_repeats += u64::from(!model.is_repeat[i]);
+        t.first_received = t.first_received.min(model.received[i]);
+        if model.answered[i] == NO_TIME {
+            t.unanswered += 1;
+        } else {
+            t.last_answered = t.last_answered.max(model.answered[i]);
+        }
         if model.organisation[i] != NO_CODE {
             *t.organisations.entry(model.organisation[i]).or_default() += 1;
         }
@@ -80,9 +110,13 @@ pub fn problem_list(
             *t.municipalities.entry(model.municipality[i]).or_default() += 1;
         }
     }
+    let accelerated_secs = i64::from(pack.problems.accelerated_days) * 86_400;
     let mut list: Vec<ProblemRow> = tallies
         .into_iter()
         .map(|(id, t)| {
+            // Resolved: every appeal closed and answered; accelerated: the last answer came
+            // within the pack's days of the first appeal.
+            let resolved = t.open == 0 && t.unanswered == 0;
             let info = model.problems.get(&id);
             // The problem's own municipality, else the one most of its appeals come from.
             let municipality = info.and_then(|p| p.municipality.clone()).or_else(|| {
@@ -114,8 +148,8 @@ pub fn problem_list(
                     .into_iter()
                     .filter_map(|(o, _)| model.organisations.name(o).map(str::to_string))
                     .collect(),
-                resolved: info.is_some_and(|p| p.resolved != NO_TIME),
-                accelerated: info.is_some_and(|p| p.accelerated),
+                resolved,
+                accelerated: resolved && t.last_answered - t.first_received <= accelerated_secs,
             }
         })
         .collect();

@@ -53,9 +53,14 @@ pub struct DemoSummary {
     pub appeals: u64,
     pub events: u64,
     pub answers: u64,
+    /// Problems the clustering made of the appeals (as the server would).
     pub problems: u64,
     pub repeats: u64,
     pub dirty: u64,
+    /// The hot spot (numbered from 1) each planted appeal was generated at, by appeal id: what
+    /// the problem clustering is checked against.
+    #[serde(skip)]
+    pub planted_hotspots: Vec<(i64, i64)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +172,6 @@ struct Writer<'c> {
     appeal: Statement<'c>,
     event: Statement<'c>,
     answer: Statement<'c>,
-    problem: Statement<'c>,
 }
 
 impl<'c> Writer<'c> {
@@ -189,10 +193,6 @@ impl<'c> Writer<'c> {
             answer: tx.prepare(
                 "INSERT INTO answers (appeal_id, at_utc, organisation_code, kind, on_merits, text)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?,
-            problem: tx.prepare(
-                "INSERT INTO problems (id, title, block_code, topic_code, municipality_code, lat, lon,
-                 opened_utc, resolved_utc, accelerated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?,
         })
     }
@@ -226,7 +226,7 @@ impl<'c> Writer<'c> {
             a.answered,
             a.closed,
             a.rating,
-            a.problem,
+            None::<i64>, // problems are made by the clustering afterwards
             a.repeat_of,
             i64::from(a.extended),
             a.updated(),
@@ -256,16 +256,6 @@ impl<'c> Writer<'c> {
     }
 }
 
-/// What the replica learns about a hot spot as its appeals are told: the problem it forms.
-#[derive(Debug, Clone, Copy, Default)]
-struct ProblemTally {
-    count: u64,
-    first_received: Option<i64>,
-    /// The last answer, while every appeal so far is answered.
-    last_answered: Option<i64>,
-    unanswered: bool,
-}
-
 fn generate_into(
     store: &mut Store,
     pack: &RegionPack,
@@ -289,7 +279,6 @@ fn generate_into(
     {
         let mut writer = Writer::new(&tx)?;
         let mut memory = Memory::default();
-        let mut tallies = vec![ProblemTally::default(); hotspots.len()];
         let total = params.appeals;
         for (i, planned) in plan.iter().enumerate() {
             if i % 5_000 == 0 && !progress(i as u64, total) {
@@ -311,46 +300,9 @@ fn generate_into(
             summary.answers += story.answers.len() as u64;
             summary.repeats += u64::from(story.appeal.repeat_of.is_some());
             summary.dirty += u64::from(story.dirty);
-            if let Some(tally) = planned.hotspot.and_then(|h| tallies.get_mut(h)) {
-                tally.count += 1;
-                tally.first_received = Some(
-                    tally
-                        .first_received
-                        .map_or(planned.received, |t| t.min(planned.received)),
-                );
-                match story.appeal.answered {
-                    Some(at) => {
-                        tally.last_answered = Some(tally.last_answered.map_or(at, |t| t.max(at)))
-                    }
-                    None => tally.unanswered = true,
-                }
+            if let Some(h) = planned.hotspot {
+                summary.planted_hotspots.push((id, h as i64 + 1));
             }
-        }
-        for (h, (spot, tally)) in hotspots.iter().zip(&tallies).enumerate() {
-            let Some(opened) = tally.first_received else {
-                continue;
-            };
-            let (block_idx, topic) = model.topics[spot.topic];
-            let resolved = tally.last_answered.filter(|_| !tally.unanswered);
-            let accelerated = resolved.is_some_and(|t| t - opened < 3 * 86_400);
-            writer.problem.execute(params![
-                h as i64 + 1,
-                format!(
-                    "{}: {}, {}",
-                    topic.name,
-                    model.place_name(spot.settlement, spot.muni),
-                    spot.address
-                ),
-                pack.blocks[block_idx].code.as_str(),
-                topic.code.as_str(),
-                pack.municipalities[spot.muni].code.as_str(),
-                spot.lat,
-                spot.lon,
-                opened,
-                resolved,
-                accelerated,
-            ])?;
-            summary.problems += 1;
         }
         progress(total, total);
     }
@@ -367,8 +319,10 @@ fn generate_into(
         )?;
     }
     tx.commit()?;
-    // What the server would work out at ingest: suggestions for the unclassified appeals.
+    // What the server would work out at ingest: suggestions for the unclassified appeals, and
+    // problems.
     crate::classify::suggest_for_unclassified(store, pack)?;
+    summary.problems = crate::problems::cluster_replica(store, pack)? as u64;
     store.build_secondary_indexes()?;
     store
         .conn()

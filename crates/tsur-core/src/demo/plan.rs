@@ -19,7 +19,6 @@ pub(super) struct Planned {
 /// A hot spot: many appeals about one address within a few days.
 #[derive(Debug, Clone)]
 pub(super) struct Hotspot {
-    pub topic: usize,
     pub muni: usize,
     pub settlement: Option<usize>,
     /// Street and house.
@@ -106,7 +105,6 @@ pub(super) fn plan(
             });
         }
         hotspots.push(Hotspot {
-            topic,
             muni,
             settlement,
             address: model.street(rng, settlement, muni),

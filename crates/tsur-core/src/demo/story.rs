@@ -54,7 +54,6 @@ pub(super) struct AppealRow {
     pub answered: Option<i64>,
     pub closed: Option<i64>,
     pub rating: Option<i64>,
-    pub problem: Option<i64>,
     pub repeat_of: Option<i64>,
     pub extended: bool,
 }
@@ -584,7 +583,6 @@ pub(super) fn tell(
         answered: answered_at,
         closed: closed_at,
         rating,
-        problem: planned.hotspot.map(|h| h as i64 + 1),
         repeat_of,
         extended,
     };

@@ -6,7 +6,8 @@
 use super::{Store, StoreError};
 use crate::domain::{
     Answer, AnswerKind, Appeal, AppealId, Author, BlockCode, Channel, Event, EventKind, GeoPoint,
-    MunicipalityCode, OrganisationCode, Rating, Regime, Status, SuggestedClassification, TopicCode,
+    MunicipalityCode, OrganisationCode, Problem, Rating, Regime, Status, SuggestedClassification,
+    TopicCode,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{OptionalExtension, Row, params};
@@ -174,6 +175,7 @@ impl Store {
     pub fn apply_page(
         &mut self,
         appeals: &[Appeal],
+        problems: &[Problem],
         quarantined: &[Quarantined],
         cursor: i64,
     ) -> Result<usize, StoreError> {
@@ -197,6 +199,9 @@ impl Store {
         for appeal in appeals {
             written += usize::from(upsert_in(&tx, appeal).map_err(sql)?);
         }
+        for problem in problems {
+            upsert_problem_in(&tx, problem).map_err(sql)?;
+        }
         for q in quarantined {
             tx.execute(
                 "INSERT INTO quarantine (at_utc, seq, reason, raw) VALUES (?1, ?2, ?3, ?4)",
@@ -213,6 +218,51 @@ impl Store {
         .map_err(sql)?;
         tx.commit().map_err(sql)?;
         Ok(written)
+    }
+
+    /// Writes a problem record unless the store already has this version or a newer one.
+    /// Returns whether it was written.
+    pub fn upsert_problem(&mut self, problem: &Problem) -> Result<bool, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let written = upsert_problem_in(&tx, problem).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(written)
+    }
+
+    /// A stored problem record.
+    pub fn load_problem(&self, id: i64) -> Result<Option<Problem>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, version, title, block_code, topic_code, municipality_code, lat, lon,
+                        opened_utc, resolved_utc, accelerated, confirmed, merged_into
+                 FROM problems WHERE id = ?1",
+                [id],
+                |r| {
+                    let lat: Option<f64> = r.get(6)?;
+                    let lon: Option<f64> = r.get(7)?;
+                    Ok(Problem {
+                        id: r.get(0)?,
+                        version: r.get(1)?,
+                        title: r.get(2)?,
+                        block: r.get::<_, Option<String>>(3)?.map(BlockCode::new),
+                        topic: r.get::<_, Option<String>>(4)?.map(TopicCode::new),
+                        municipality: r.get::<_, Option<String>>(5)?.map(MunicipalityCode::new),
+                        point: lat.zip(lon).map(|(lat, lon)| GeoPoint { lat, lon }),
+                        opened_utc: instant(r.get(8)?),
+                        resolved_utc: r.get::<_, Option<i64>>(9)?.map(instant),
+                        accelerated: r.get(10)?,
+                        confirmed: r.get(11)?,
+                        merged_into: r.get(12)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.sql_error(e))
     }
 
     /// The sync cursor: the last change-feed sequence applied (0 before the first sync).
@@ -344,5 +394,41 @@ fn upsert_in(tx: &rusqlite::Transaction<'_>, appeal: &Appeal) -> rusqlite::Resul
             a.text
         ])?;
     }
+    Ok(true)
+}
+
+/// Writes `problem` unless a version at least as new is stored.
+pub(super) fn upsert_problem_in(
+    tx: &rusqlite::Transaction<'_>,
+    problem: &Problem,
+) -> rusqlite::Result<bool> {
+    let stored: Option<i64> = tx
+        .prepare_cached("SELECT version FROM problems WHERE id = ?1")?
+        .query_row([problem.id], |r| r.get(0))
+        .optional()?;
+    if stored.is_some_and(|v| v >= problem.version) {
+        return Ok(false);
+    }
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO problems (id, version, title, block_code, topic_code,
+             municipality_code, lat, lon, opened_utc, resolved_utc, accelerated, confirmed,
+             merged_into)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        problem.id,
+        problem.version,
+        problem.title,
+        problem.block.as_ref().map(|c| c.as_str()),
+        problem.topic.as_ref().map(|c| c.as_str()),
+        problem.municipality.as_ref().map(|c| c.as_str()),
+        problem.point.map(|p| p.lat),
+        problem.point.map(|p| p.lon),
+        secs(problem.opened_utc),
+        problem.resolved_utc.map(secs),
+        problem.accelerated,
+        problem.confirmed,
+        problem.merged_into,
+    ])?;
     Ok(true)
 }

@@ -140,7 +140,15 @@ pub const SCHEMA_V1_INDEXES: &[&str] = &[
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] =
-    &[migrate_to_v1, migrate_to_v2, migrate_to_v3];
+    &[migrate_to_v1, migrate_to_v2, migrate_to_v3, migrate_to_v4];
+
+/// Version 4: problems are synced from the server, and operators confirm and merge them.
+fn migrate_to_v4(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "ALTER TABLE problems ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE problems ADD COLUMN merged_into INTEGER;",
+    )
+}
 
 /// Version 3: the classification the server suggests for an unclassified appeal.
 fn migrate_to_v3(conn: &Connection) -> rusqlite::Result<()> {

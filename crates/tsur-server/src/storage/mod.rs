@@ -13,8 +13,10 @@ pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
 use crate::auth::{Principal, Role};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tsur_core::domain::{Appeal, AppealId};
+use tsur_core::domain::{Appeal, AppealId, Event, EventKind, Problem, ProblemId};
+use tsur_core::problems::ProblemChanges;
 use tsur_core::sync::{Action, ActionOutcome};
 pub use tsur_core::sync::{Change, ChangesPage};
 
@@ -77,10 +79,12 @@ impl ServedPage {
 pub(crate) fn snapshot_for(
     principal: &Principal,
     seq: i64,
+    entity: &str,
     data: String,
 ) -> Result<String, StorageError> {
     let corrupt = |e: serde_json::Error| StorageError::Corrupt(format!("изменение {seq}: {e}"));
-    if principal.sees_everything_unmasked() {
+    // A problem holds no personal data: every role gets it as stored.
+    if principal.sees_everything_unmasked() || entity == "problem" {
         // Still checked to be JSON: one damaged row must be a clear error naming it, not a
         // page no client can read.
         serde_json::from_str::<&serde_json::value::RawValue>(&data).map_err(corrupt)?;
@@ -252,6 +256,34 @@ impl Storage {
         dispatch!(self, s => s.act(principal, action, mutate))
     }
 
+    /// A new problem id (the problem's record is written with [`Storage::write_problems`]).
+    pub fn reserve_problem_id(&self) -> Result<ProblemId, StorageError> {
+        dispatch!(self, s => s.reserve_problem_id())
+    }
+
+    /// Every stored problem record, in id order.
+    pub fn problems_all(&self) -> Result<Vec<Problem>, StorageError> {
+        dispatch!(self, s => s.problems_all())
+    }
+
+    /// What an action id got the first time, if it was seen.
+    pub fn action_outcome(&self, id: &str) -> Result<Option<ActionOutcome>, StorageError> {
+        dispatch!(self, s => s.action_outcome(id))
+    }
+
+    /// Stores what problem clustering changed in one transaction: the problem records, and each
+    /// relinked appeal as a new version with an event saying which problem it joined, all in the
+    /// change feed; with `action`, that action's outcome is recorded under its id as well.
+    pub fn write_problems(
+        &self,
+        changes: &ProblemChanges,
+        actor: &str,
+        at: DateTime<Utc>,
+        action: Option<(&Action, &ActionOutcome)>,
+    ) -> Result<(), StorageError> {
+        dispatch!(self, s => s.write_problems(changes, actor, at, action))
+    }
+
     /// Records that a request returned personal data.
     pub fn audit(
         &self,
@@ -316,6 +348,55 @@ pub(crate) fn decide_action(
             ))
         }
     }
+}
+
+/// The stored appeal `data` moved into `problem` as its next version, with an event; `None` if
+/// it is already there.
+pub(crate) fn relinked_appeal(
+    data: &str,
+    id: AppealId,
+    problem: ProblemId,
+    title: &str,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<Appeal>, StorageError> {
+    let mut appeal: Appeal = serde_json::from_str(data)
+        .map_err(|e| StorageError::Corrupt(format!("обращение {id}: {e}")))?;
+    if appeal.problem == Some(problem) {
+        return Ok(None);
+    }
+    appeal.problem = Some(problem);
+    appeal.version += 1;
+    appeal.events.push(Event {
+        // Never before the appeal itself (a replayed history stays in time order).
+        at_utc: at.max(appeal.received_utc),
+        kind: EventKind::Grouped,
+        actor: actor.to_string(),
+        from_status: None,
+        to_status: None,
+        note: Some(format!("проблема №{problem}: {title}")),
+    });
+    Ok(Some(appeal))
+}
+
+/// The title for a relink's event: from a record written in the same step, else `stored`.
+pub(crate) fn title_in(changes: &ProblemChanges, problem: ProblemId) -> Option<&str> {
+    changes
+        .problems
+        .iter()
+        .find(|p| p.id == problem)
+        .map(|p| p.title.as_str())
+}
+
+/// Where a problem is, for scoping the feed.
+pub(crate) fn problem_scope(problem: &Problem) -> (Option<String>, Option<String>) {
+    (
+        problem.block.as_ref().map(|b| b.as_str().to_string()),
+        problem
+            .municipality
+            .as_ref()
+            .map(|m| m.as_str().to_string()),
+    )
 }
 
 /// The JSON snapshot stored for an appeal.
@@ -387,8 +468,13 @@ mod tests {
     #[test]
     fn a_damaged_snapshot_is_an_error_naming_its_change_for_every_role() {
         for role in [crate::auth::Role::Curator, crate::auth::Role::Wall] {
-            let err = snapshot_for(&principal(role), 42, r#"{"id": 1, "text": "обрыв"#.into())
-                .unwrap_err();
+            let err = snapshot_for(
+                &principal(role),
+                42,
+                "appeal",
+                r#"{"id": 1, "text": "обрыв"#.into(),
+            )
+            .unwrap_err();
             assert!(
                 matches!(&err, StorageError::Corrupt(m) if m.contains("изменение 42")),
                 "{role:?}: {err}"
@@ -396,7 +482,13 @@ mod tests {
         }
         let intact = r#"{"id":1}"#.to_string();
         assert_eq!(
-            snapshot_for(&principal(crate::auth::Role::Curator), 1, intact.clone()).unwrap(),
+            snapshot_for(
+                &principal(crate::auth::Role::Curator),
+                1,
+                "appeal",
+                intact.clone()
+            )
+            .unwrap(),
             intact,
             "passed through as stored"
         );

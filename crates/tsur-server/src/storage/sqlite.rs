@@ -2,17 +2,32 @@
 //! commit in order and the feed can never skip one) and a small pool of readers (WAL).
 
 use super::{
-    IngestOutcome, ServedChange, ServedPage, StorageError, TokenInfo, decide_action, snapshot_for,
-    to_json,
+    IngestOutcome, ServedChange, ServedPage, StorageError, TokenInfo, decide_action, problem_scope,
+    relinked_appeal, snapshot_for, title_in, to_json,
 };
 use crate::auth::{Principal, Role, hash_token, new_token};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tsur_core::domain::Appeal;
+use tsur_core::domain::{Problem, ProblemId};
+use tsur_core::problems::ProblemChanges;
 use tsur_core::sync::{Action, ActionOutcome};
 
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
+
+/// Version 2: problems (clusters of appeals) with their records. A reserved id has a row of
+/// version 0 until its record is written.
+const SCHEMA_V2: &str = r#"
+CREATE TABLE problems (
+    id                INTEGER PRIMARY KEY,
+    version           INTEGER NOT NULL,
+    block_code        TEXT,
+    municipality_code TEXT,
+    data              TEXT NOT NULL
+);
+"#;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE appeals (
@@ -98,9 +113,14 @@ impl SqliteStorage {
                 supported: SCHEMA_VERSION,
             });
         }
-        if version < 1 {
+        if version < SCHEMA_VERSION {
             let tx = conn.unchecked_transaction()?;
-            tx.execute_batch(SCHEMA_V1)?;
+            if version < 1 {
+                tx.execute_batch(SCHEMA_V1)?;
+            }
+            if version < 2 {
+                tx.execute_batch(SCHEMA_V2)?;
+            }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
@@ -322,8 +342,12 @@ impl SqliteStorage {
                     Some((id, version, data)) => {
                         appeal.id = id;
                         appeal.version = version;
-                        let same = serde_json::from_str::<Appeal>(&data)
-                            .is_ok_and(|stored| stored == appeal);
+                        let stored = serde_json::from_str::<Appeal>(&data).ok();
+                        // The problem is the server's own: a connector's update keeps it.
+                        if appeal.problem.is_none() {
+                            appeal.problem = stored.as_ref().and_then(|s| s.problem);
+                        }
+                        let same = stored.is_some_and(|stored| stored == appeal);
                         if same {
                             IngestOutcome::Unchanged { id, version }
                         } else {
@@ -401,12 +425,13 @@ impl SqliteStorage {
                     continue;
                 }
                 let data: String = row.get(6)?;
+                let entity: String = row.get(1)?;
                 changes.push(ServedChange {
                     seq,
-                    entity: row.get(1)?,
+                    entity: entity.clone(),
                     id: row.get(2)?,
                     version: row.get(3)?,
-                    data: snapshot_for(principal, seq, data)?,
+                    data: snapshot_for(principal, seq, &entity, data)?,
                 });
             }
             Ok(ServedPage {
@@ -477,6 +502,125 @@ impl SqliteStorage {
         )?;
         tx.commit()?;
         Ok(outcome)
+    }
+
+    /// A new problem id: a row of version 0 holds it until its record is written.
+    pub fn reserve_problem_id(&self) -> Result<ProblemId, StorageError> {
+        let conn = lock(&self.writer);
+        conn.execute("INSERT INTO problems (version, data) VALUES (0, '')", [])?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Every stored problem record, in id order.
+    pub fn problems_all(&self) -> Result<Vec<Problem>, StorageError> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT id, data FROM problems WHERE version > 0 ORDER BY id")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(id, data)| {
+                    serde_json::from_str(&data)
+                        .map_err(|e| StorageError::Corrupt(format!("проблема {id}: {e}")))
+                })
+                .collect()
+        })
+    }
+
+    /// What an action id got the first time, if it was seen.
+    pub fn action_outcome(&self, id: &str) -> Result<Option<ActionOutcome>, StorageError> {
+        self.read(|conn| {
+            let first: Option<String> = conn
+                .query_row("SELECT result FROM actions WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            first
+                .map(|f| {
+                    serde_json::from_str(&f)
+                        .map_err(|e| StorageError::Corrupt(format!("действие {id}: {e}")))
+                })
+                .transpose()
+        })
+    }
+
+    /// See [`super::Storage::write_problems`].
+    pub fn write_problems(
+        &self,
+        changes: &ProblemChanges,
+        actor: &str,
+        at: DateTime<Utc>,
+        action: Option<(&Action, &ActionOutcome)>,
+    ) -> Result<(), StorageError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        for problem in &changes.problems {
+            let json =
+                serde_json::to_string(problem).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            let (block, municipality) = problem_scope(problem);
+            tx.execute(
+                "INSERT INTO problems (id, version, block_code, municipality_code, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version,
+                     block_code = excluded.block_code,
+                     municipality_code = excluded.municipality_code, data = excluded.data",
+                params![problem.id, problem.version, block, municipality, json],
+            )?;
+            tx.execute(
+                "INSERT INTO changes (entity, entity_id, version, block_code, municipality_code, data)
+                 VALUES ('problem', ?1, ?2, ?3, ?4, ?5)",
+                params![problem.id, problem.version, block, municipality, json],
+            )?;
+        }
+        for (appeal_id, problem) in &changes.relinked {
+            let title = match title_in(changes, *problem) {
+                Some(title) => title.to_string(),
+                None => tx
+                    .query_row("SELECT data FROM problems WHERE id = ?1", [problem], |r| {
+                        r.get::<_, String>(0)
+                    })
+                    .optional()?
+                    .and_then(|d| serde_json::from_str::<Problem>(&d).ok())
+                    .map(|p| p.title)
+                    .unwrap_or_default(),
+            };
+            let data: Option<String> = tx
+                .query_row("SELECT data FROM appeals WHERE id = ?1", [appeal_id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let Some(data) = data else {
+                continue; // not stored: nothing to move
+            };
+            let Some(appeal) = relinked_appeal(&data, *appeal_id, *problem, &title, actor, at)?
+            else {
+                continue;
+            };
+            let json = to_json(&appeal)?;
+            let block = appeal.block.as_ref().map(|b| b.as_str().to_string());
+            let municipality = appeal.municipality.as_ref().map(|m| m.as_str().to_string());
+            tx.execute(
+                "UPDATE appeals SET version = ?2, block_code = ?3, municipality_code = ?4, data = ?5
+                 WHERE id = ?1",
+                params![appeal.id, appeal.version, block, municipality, json],
+            )?;
+            tx.execute(
+                "INSERT INTO changes (entity, entity_id, version, block_code, municipality_code, data)
+                 VALUES ('appeal', ?1, ?2, ?3, ?4, ?5)",
+                params![appeal.id, appeal.version, block, municipality, json],
+            )?;
+        }
+        if let Some((action, outcome)) = action {
+            let recorded =
+                serde_json::to_string(outcome).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO actions (id, appeal_id, result, at_utc) VALUES (?1, ?2, ?3, ?4)",
+                params![action.id, action.appeal_id, recorded, now_utc()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Records that a request returned personal data: once per request, not per record.
