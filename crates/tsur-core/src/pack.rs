@@ -241,7 +241,7 @@ pub struct ProblemRules {
 impl Default for ProblemRules {
     fn default() -> Self {
         ProblemRules {
-            radius_m: 500.0,
+            radius_m: 300.0,
             window_days: 10,
             min_similarity: 0.15,
             min_appeals: 3,

@@ -873,12 +873,13 @@ async fn ingest_groups_appeals_into_problems_that_operators_confirm_split_and_me
     let cold = "Нет отопления, батареи холодные, в квартире холодно";
     let main = "Прорыв теплотрассы во дворе, пар и кипяток";
     for (i, text) in [cold, cold, cold, main, main, main].iter().enumerate() {
-        let (status, body) = server
-            .ingest(
-                &curator,
-                json!([kirova_item(&format!("K-{i}"), text, 2 + i as u32 / 3)]),
-            )
-            .await;
+        let mut item = kirova_item(&format!("K-{i}"), text, 2 + i as u32 / 3);
+        if *text == main {
+            // The burst main is two kilometres north, in the yard of another street.
+            item["address"] = json!("Челябинск, ул. Братьев Кашириных, д. 95");
+            item["point"] = json!({ "lat": 55.178, "lon": 61.40 });
+        }
+        let (status, body) = server.ingest(&curator, json!([item])).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     let latest_problems = |changes: &[Value]| -> Vec<Value> {

@@ -121,7 +121,12 @@ fn tokens_seed_and_serve() {
             .unwrap();
         (health, page)
     });
-    assert_eq!(health["latest_seq"], 300, "exactly the seeded appeals");
+    // The 300 seeded appeals, then the problems the server grouped some of them into (each a
+    // problem record and new versions of its appeals).
+    assert!(
+        health["latest_seq"].as_i64().unwrap() >= 300,
+        "every seeded appeal: {health}"
+    );
     let changes = page["changes"].as_array().unwrap();
     assert!(!changes.is_empty());
     assert!(
