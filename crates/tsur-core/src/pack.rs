@@ -225,7 +225,8 @@ impl Default for SurgeRules {
 /// How appeals are grouped into problems (`[problems]` in kpi.toml): an appeal joins a group of
 /// its topic whose centre is within `radius_m` metres of it (or, without coordinates, in its
 /// municipality), whose latest appeal came at most `window_days` before it, and whose texts share
-/// enough of its word stems (`min_similarity`, in [0, 1]); a group becomes a problem at
+/// enough of its word stems (`min_similarity`, in [0, 1]) or at least half of whose appeals come
+/// from its building; a group becomes a problem at
 /// `min_appeals` appeals. A resolved problem whose appeals were all answered within
 /// `accelerated_days` of the first counts as solved through accelerated resolution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,9 +242,9 @@ pub struct ProblemRules {
 impl Default for ProblemRules {
     fn default() -> Self {
         ProblemRules {
-            radius_m: 300.0,
+            radius_m: 400.0,
             window_days: 10,
-            min_similarity: 0.15,
+            min_similarity: 0.35,
             min_appeals: 3,
             accelerated_days: 3,
         }

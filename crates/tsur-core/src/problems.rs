@@ -4,9 +4,11 @@
 //!
 //! An appeal joins the group of its topic that is close in place (the group's centre within the
 //! pack's `radius_m`; without coordinates, the same municipality), close in time (within
-//! `window_days` of the group's appeals) and similar in text: the mean share of the group's
-//! appeals that contain each of the appeal's word stems (Snowball, Russian; the address counts
-//! as text, so the same building weighs) reaches `min_similarity`. A group becomes a problem with
+//! `window_days` of the group's appeals) and about the same thing: either similar in text (the
+//! mean share of the group's appeals that contain each of the appeal's word stems — Snowball,
+//! Russian, address included — reaches `min_similarity`), or from the same building as at least
+//! half of the group's appeals (the commonest problem: one house without heat, whatever words
+//! each resident uses). A group becomes a problem with
 //! an id at `min_appeals` appeals; smaller groups are candidates, kept in memory only, and
 //! forgotten once their window has passed.
 //!
@@ -133,6 +135,8 @@ struct Member {
     point: Option<GeoPoint>,
     received: i64,
     address: Option<String>,
+    /// The building, as repeat detection compares addresses (flat and punctuation dropped).
+    building: Option<String>,
     municipality: Option<String>,
 }
 
@@ -147,6 +151,8 @@ struct Group {
     members: Vec<Member>,
     /// How many members contain each stem.
     stem_counts: HashMap<u32, u32>,
+    /// How many members come from each building.
+    buildings: HashMap<String, u32>,
     /// Sums of the members' local metres and their count, for the centre.
     sum_xy: (f64, f64),
     with_xy: u32,
@@ -172,6 +178,7 @@ impl Group {
             block: block.map(str::to_string),
             members: Vec::new(),
             stem_counts: HashMap::new(),
+            buildings: HashMap::new(),
             sum_xy: (0.0, 0.0),
             with_xy: 0,
             first: i64::MAX,
@@ -188,6 +195,9 @@ impl Group {
         if let Some((x, y)) = member.xy {
             self.sum_xy = (self.sum_xy.0 + x, self.sum_xy.1 + y);
             self.with_xy += 1;
+        }
+        if let Some(b) = &member.building {
+            *self.buildings.entry(b.clone()).or_default() += 1;
         }
         self.first = self.first.min(member.received);
         self.last = self.last.max(member.received);
@@ -208,6 +218,14 @@ impl Group {
         if let Some((x, y)) = member.xy {
             self.sum_xy = (self.sum_xy.0 - x, self.sum_xy.1 - y);
             self.with_xy -= 1;
+        }
+        if let Some(b) = &member.building
+            && let Some(n) = self.buildings.get_mut(b)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.buildings.remove(b);
+            }
         }
         self.first = self
             .members
@@ -251,6 +269,13 @@ impl Group {
                 .iter()
                 .filter_map(|m| m.municipality.as_deref()),
         )
+    }
+
+    /// Whether at least half of the members come from `building`.
+    fn mostly_from(&self, building: Option<&str>) -> bool {
+        building.is_some_and(|b| {
+            2 * self.buildings.get(b).copied().unwrap_or(0) as usize >= self.members.len()
+        })
     }
 
     /// Mean share of members containing each of `stems`.
@@ -429,6 +454,9 @@ impl Clusterer {
             point,
             received: s.received_utc,
             address: s.address.map(str::to_string),
+            building: s
+                .address
+                .and_then(|a| crate::repeats::address_key(a, s.municipality)),
             municipality: s.municipality.map(str::to_string),
         }
     }
@@ -525,7 +553,12 @@ impl Clusterer {
             {
                 continue;
             }
-            let similarity = group.similarity(&member.stems);
+            // The same building counts as a full match of the text.
+            let similarity = if group.mostly_from(member.building.as_deref()) {
+                1.0 + group.similarity(&member.stems)
+            } else {
+                group.similarity(&member.stems)
+            };
             if similarity < self.rules.min_similarity {
                 continue;
             }
@@ -772,7 +805,7 @@ impl Clusterer {
             }
             _ => {
                 self.candidate_ages.push_back((sighting.received_utc, key));
-                if self.candidate_ages.len() % 1024 == 0 {
+                if self.candidate_ages.len().is_multiple_of(1024) {
                     self.forget_old_candidates();
                 }
             }

@@ -400,10 +400,11 @@ fn the_clustering_finds_the_planted_hot_spots() {
     );
     assert!(recall.len() >= 20, "{} hot spots", recall.len());
     assert_eq!(summary.problems as usize, members.len());
-    // Measured with the pack's rules (radius 300 m, similarity 0.15): recall 0.70, purity 0.87;
-    // a hot spot split in two or a stray appeal is what operators merge and split.
-    assert!(mean(&recall) >= 0.65, "recall {}", mean(&recall));
-    assert!(mean(&purity) >= 0.8, "purity {}", mean(&purity));
+    // Measured with the pack's rules (radius 400 m, similarity 0.35, or the same building):
+    // recall 0.90, purity 0.83. The demo's texts of one topic come from a few templates, so
+    // text alone cannot tell a neighbour's appeal from the hot spot's; operators split those.
+    assert!(mean(&recall) >= 0.85, "recall {}", mean(&recall));
+    assert!(mean(&purity) >= 0.78, "purity {}", mean(&purity));
     assert!(
         (unplanted as f64) < 0.2 * members.len() as f64,
         "{unplanted} of {} problems are made of appeals from no hot spot",

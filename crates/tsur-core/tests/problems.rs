@@ -301,3 +301,28 @@ fn candidates_out_of_their_window_are_forgotten() {
         c.group_count()
     );
 }
+
+#[test]
+fn the_same_building_joins_whatever_the_words() {
+    let mut c = Clusterer::new(&pack());
+    let mut ids = Ids(99);
+    for id in 1..=3 {
+        place(&mut c, &mut ids, &heating(id, 1, 0.0));
+    }
+    let mut resident = heating(4, 2, 30.0);
+    resident.text = "Дети мёрзнут уже неделю, сделайте что-нибудь, сколько можно терпеть".into();
+    resident.address = Some("улица Ленина, дом 5, кв. 12".into());
+    assert_eq!(
+        place(&mut c, &mut ids, &resident).relinked,
+        vec![(4, 100)],
+        "the flat and the spelling of the address do not matter"
+    );
+    let mut neighbour = resident.clone();
+    neighbour.id = 5;
+    neighbour.address = Some("ул. Ленина, д. 7".into());
+    neighbour.text = "Шумят соседи сверху по ночам".into();
+    assert!(
+        place(&mut c, &mut ids, &neighbour).is_empty(),
+        "the house next door, in words of its own, is another matter"
+    );
+}

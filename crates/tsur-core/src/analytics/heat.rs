@@ -82,8 +82,9 @@ impl DensityGrid {
     }
 }
 
-/// The density of the filter's appeals over `spec`.
-pub fn density(model: &ReadModel, filter: &Filter, spec: GridSpec) -> DensityGrid {
+/// The grid `spec` asks for, made to fit: the kernel radius within 1..=32 cells, a usable cell
+/// size, and coarsened until it has at most 4 million cells. Empty, with no appeals yet.
+pub(crate) fn empty_grid(spec: GridSpec) -> DensityGrid {
     let mut spec = spec;
     spec.radius_cells = spec.radius_cells.clamp(1, MAX_RADIUS_CELLS);
     let height = (spec.north - spec.south).max(0.0);
@@ -104,73 +105,124 @@ pub fn density(model: &ReadModel, filter: &Filter, spec: GridSpec) -> DensityGri
         spec.cell_deg *= 1.5;
         (rows, cols) = size(spec.cell_deg);
     }
-    let cell_lon_deg = spec.cell_deg * lon_per_lat;
-    let mut grid = DensityGrid {
+    DensityGrid {
         spec,
         rows,
         cols,
-        cell_lon_deg,
+        cell_lon_deg: spec.cell_deg * lon_per_lat,
         values: vec![0.0; rows * cols],
         max: 0.0,
         points: 0,
         without_point: 0,
-    };
-    let Some(selected) = filter.matching_rows(model) else {
-        return grid;
-    };
-    // Binned kernel density: points are first counted per cell (with a margin of the kernel's
-    // reach, so points just outside still warm the edge), then each occupied cell spreads its
-    // count over its neighbours with the kernel between cell centres. One cheap pass over the
-    // appeals instead of (2R + 1)² updates per appeal.
-    let reach = spec.radius_cells as usize;
-    let (bin_rows, bin_cols) = (rows + 2 * reach, cols + 2 * reach);
-    let mut bins = vec![0u32; bin_rows * bin_cols];
-    for i in selected {
-        let (lat, lon) = (f64::from(model.lat[i]), f64::from(model.lon[i]));
-        if !(lat.is_finite() && lon.is_finite()) {
-            grid.without_point += 1;
-            continue;
-        }
-        let r = ((lat - spec.south) / spec.cell_deg).floor() + reach as f64;
-        let c = ((lon - spec.west) / cell_lon_deg).floor() + reach as f64;
-        if r < 0.0 || c < 0.0 || r >= bin_rows as f64 || c >= bin_cols as f64 {
-            continue; // too far outside to touch the grid
-        }
-        grid.points += 1;
-        bins[r as usize * bin_cols + c as usize] += 1;
     }
-    let radius = f64::from(spec.radius_cells);
-    let side = 2 * reach + 1;
-    let kernel: Vec<f32> = (0..side * side)
-        .map(|k| {
-            let (dy, dx) = (
-                (k / side) as f64 - reach as f64,
-                (k % side) as f64 - reach as f64,
-            );
-            let q = (dx * dx + dy * dy) / (radius * radius);
-            if q < 1.0 {
-                ((1.0 - q) * (1.0 - q)) as f32
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    for (b, &count) in bins.iter().enumerate().filter(|(_, n)| **n > 0) {
+}
+
+/// How the kernel spreads one bin: its reach in cells, and its weights over the
+/// `(2·reach + 1)²` square, row-major.
+pub(crate) struct Kernel {
+    pub reach: usize,
+    pub weights: Vec<f32>,
+}
+
+impl Kernel {
+    pub(crate) fn of(spec: &GridSpec) -> Kernel {
+        let reach = spec.radius_cells as usize;
+        let radius = f64::from(spec.radius_cells);
+        let side = 2 * reach + 1;
+        let weights = (0..side * side)
+            .map(|k| {
+                let (dy, dx) = (
+                    (k / side) as f64 - reach as f64,
+                    (k % side) as f64 - reach as f64,
+                );
+                let q = (dx * dx + dy * dy) / (radius * radius);
+                if q < 1.0 {
+                    ((1.0 - q) * (1.0 - q)) as f32
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        Kernel { reach, weights }
+    }
+
+    /// The bins of a grid: cells with a margin of the kernel's reach around them (points just
+    /// outside still warm the edge), `(rows, cols)`.
+    pub(crate) fn bins(&self, grid: &DensityGrid) -> (usize, usize) {
+        (grid.rows + 2 * self.reach, grid.cols + 2 * self.reach)
+    }
+
+    /// The bin of a point, or `None` without a point or too far outside to touch the grid.
+    pub(crate) fn bin_of(&self, grid: &DensityGrid, lat: f32, lon: f32) -> Option<usize> {
+        let (lat, lon) = (f64::from(lat), f64::from(lon));
+        if !(lat.is_finite() && lon.is_finite()) {
+            return None;
+        }
+        let (bin_rows, bin_cols) = self.bins(grid);
+        let r = ((lat - grid.spec.south) / grid.spec.cell_deg).floor() + self.reach as f64;
+        let c = ((lon - grid.spec.west) / grid.cell_lon_deg).floor() + self.reach as f64;
+        if r < 0.0 || c < 0.0 || r >= bin_rows as f64 || c >= bin_cols as f64 {
+            return None;
+        }
+        Some(r as usize * bin_cols + c as usize)
+    }
+
+    /// Calls `f(cell, weight)` for every grid cell bin `b` reaches.
+    pub(crate) fn spread(&self, grid: &DensityGrid, b: usize, mut f: impl FnMut(usize, f32)) {
+        let (_, bin_cols) = self.bins(grid);
+        let side = 2 * self.reach + 1;
         // Bin (br, bc) is grid cell (br − reach, bc − reach).
         let (br, bc) = (b / bin_cols, b % bin_cols);
         for ky in 0..side {
             // Target row = br − reach + (ky − reach) in grid coordinates.
-            let Some(r) = (br + ky).checked_sub(2 * reach).filter(|r| *r < rows) else {
+            let Some(r) = (br + ky)
+                .checked_sub(2 * self.reach)
+                .filter(|r| *r < grid.rows)
+            else {
                 continue;
             };
             for kx in 0..side {
-                let Some(c) = (bc + kx).checked_sub(2 * reach).filter(|c| *c < cols) else {
+                let Some(c) = (bc + kx)
+                    .checked_sub(2 * self.reach)
+                    .filter(|c| *c < grid.cols)
+                else {
                     continue;
                 };
-                grid.values[r * cols + c] += count as f32 * kernel[ky * side + kx];
+                f(r * grid.cols + c, self.weights[ky * side + kx]);
             }
         }
     }
+}
+
+/// The density of the filter's appeals over `spec`.
+pub fn density(model: &ReadModel, filter: &Filter, spec: GridSpec) -> DensityGrid {
+    let mut grid = empty_grid(spec);
+    let Some(selected) = filter.matching_rows(model) else {
+        return grid;
+    };
+    // Binned kernel density: points are first counted per bin, then each occupied bin spreads
+    // its count over its neighbours with the kernel between cell centres. One cheap pass over
+    // the appeals instead of (2R + 1)² updates per appeal.
+    let kernel = Kernel::of(&grid.spec);
+    let (bin_rows, bin_cols) = kernel.bins(&grid);
+    let mut bins = vec![0u32; bin_rows * bin_cols];
+    for i in selected {
+        if !(model.lat[i].is_finite() && model.lon[i].is_finite()) {
+            grid.without_point += 1;
+            continue;
+        }
+        if let Some(b) = kernel.bin_of(&grid, model.lat[i], model.lon[i]) {
+            grid.points += 1;
+            bins[b] += 1;
+        }
+    }
+    let mut values = std::mem::take(&mut grid.values);
+    for (b, &count) in bins.iter().enumerate().filter(|(_, n)| **n > 0) {
+        kernel.spread(&grid, b, |cell, weight| {
+            values[cell] += count as f32 * weight;
+        });
+    }
+    grid.values = values;
     grid.max = grid.values.iter().copied().fold(0.0, f32::max);
     grid
 }

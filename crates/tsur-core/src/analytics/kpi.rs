@@ -39,7 +39,7 @@ pub struct Filter {
 
 /// A filter with its codes turned into the model's integers. `None` as a whole: a code the
 /// model has never seen, so nothing can match.
-struct Resolved {
+pub(crate) struct Resolved {
     from: i64,
     to: i64,
     block: Option<u16>,
@@ -51,7 +51,7 @@ struct Resolved {
 }
 
 impl Filter {
-    fn resolve(&self, model: &ReadModel) -> Option<Resolved> {
+    pub(crate) fn resolve(&self, model: &ReadModel) -> Option<Resolved> {
         fn code(codes: &super::model::Codes, wanted: &Option<String>) -> Option<Option<u16>> {
             match wanted {
                 None => Some(None),
@@ -107,7 +107,7 @@ pub(crate) fn is_overdue(model: &ReadModel, i: usize, now_utc: i64) -> bool {
 }
 
 impl Resolved {
-    fn matches(&self, m: &ReadModel, i: usize) -> bool {
+    pub(crate) fn matches(&self, m: &ReadModel, i: usize) -> bool {
         let received = m.received[i];
         received >= self.from
             && received < self.to
@@ -146,12 +146,12 @@ pub struct Kpis {
     pub social_reacted: u64,
 }
 
-fn share(part: u64, whole: u64) -> Option<f64> {
+pub(crate) fn share(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
 /// Median and nearest-rank 90th percentile; reorders `values`.
-fn median_and_p90(values: &mut [f64]) -> (Option<f64>, Option<f64>) {
+pub(crate) fn median_and_p90(values: &mut [f64]) -> (Option<f64>, Option<f64>) {
     let n = values.len();
     if n == 0 {
         return (None, None);

@@ -11,6 +11,7 @@
 pub mod communication;
 pub mod heat;
 pub mod kpi;
+pub mod live;
 pub mod matrix;
 pub mod model;
 pub mod problems;

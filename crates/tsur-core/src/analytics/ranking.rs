@@ -54,16 +54,18 @@ pub struct Ranked {
     pub explanation: String,
 }
 
-#[derive(Debug, Clone, Default)]
-struct Tally {
-    appeals: u64,
-    on_time: u64,
-    counted: u64,
-    satisfied: u64,
-    rated: u64,
-    repeats: u64,
-    answers: u64,
-    merits: u64,
+/// What one organisation (or the region) adds up to; every field is a count, so a change to
+/// one appeal is taken out and put back in (see [`super::live`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Tally {
+    pub appeals: u64,
+    pub on_time: u64,
+    pub counted: u64,
+    pub satisfied: u64,
+    pub rated: u64,
+    pub repeats: u64,
+    pub answers: u64,
+    pub merits: u64,
 }
 
 impl Tally {
@@ -159,6 +161,36 @@ fn rank_period(
             }
         }
     }
+    let expected: Vec<Option<f64>> = (0..orgs)
+        .map(|o| {
+            // What the region achieves on this organisation's topics, weighted by its counts.
+            let (mut expected_sum, mut expected_n) = (0.0, 0u64);
+            for t in 0..topics {
+                let (_, counted) = by_org_topic[o * topics + t];
+                let (region_on_time, region_counted) = by_topic[t];
+                if counted > 0 && region_counted > 0 {
+                    expected_sum += counted as f64 * region_on_time as f64 / region_counted as f64;
+                    expected_n += counted;
+                }
+            }
+            (expected_n > 0).then(|| expected_sum / expected_n as f64)
+        })
+        .collect();
+    score_tallies(&tallies, &region, total, &expected, model, rules, pack)
+}
+
+/// The ranking from the counts: `tallies` and `expected` (the region's on-time share on the
+/// organisation's mix of topics) by organisation code, `region` over all of them, `total` the
+/// filter's appeals.
+pub(crate) fn score_tallies(
+    tallies: &[Tally],
+    region: &Tally,
+    total: u64,
+    expected: &[Option<f64>],
+    model: &ReadModel,
+    rules: &RankingRules,
+    pack: &RegionPack,
+) -> Vec<Ranked> {
     let w = &rules.weights;
     let mut list: Vec<Ranked> = tallies
         .iter()
@@ -171,17 +203,7 @@ fn rank_period(
                 .unwrap_or_default()
                 .to_string();
             let known = pack.organisation(&code);
-            // What the region achieves on this organisation's topics, weighted by its counts.
-            let (mut expected_sum, mut expected_n) = (0.0, 0u64);
-            for t in 0..topics {
-                let (_, counted) = by_org_topic[o * topics + t];
-                let (region_on_time, region_counted) = by_topic[t];
-                if counted > 0 && region_counted > 0 {
-                    expected_sum += counted as f64 * region_on_time as f64 / region_counted as f64;
-                    expected_n += counted;
-                }
-            }
-            let expected = (expected_n > 0).then(|| expected_sum / expected_n as f64);
+            let expected = expected.get(o).copied().flatten();
             let regional_timeliness = region.timeliness();
             let adjusted = match (tally.timeliness(), expected, regional_timeliness) {
                 (Some(observed), Some(expected), Some(regional)) => {
