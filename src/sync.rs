@@ -85,7 +85,8 @@ fn truncate(text: &str) -> String {
 
 /// A record of a page that passed its checks.
 enum Checked {
-    Appeal(Appeal),
+    /// Boxed as it was decoded (an appeal is large).
+    Appeal(Box<Appeal>),
     Problem(Problem),
 }
 
@@ -106,7 +107,7 @@ fn check_point(point: Option<GeoPoint>, bbox: Option<&BoundingBox>) -> Result<()
 /// Checks one parsed record of a page; the error is the reason to quarantine it.
 fn check_change(change: Change, bbox: Option<&BoundingBox>) -> Result<Checked, String> {
     let appeal = match change.data {
-        ChangeData::Appeal(appeal) => *appeal,
+        ChangeData::Appeal(appeal) => appeal,
         ChangeData::Problem(problem) => {
             if problem.id != change.id || problem.version != change.version {
                 return Err(format!(
@@ -211,7 +212,7 @@ pub fn parse_page(
             )));
         }
         match checked {
-            Ok(Checked::Appeal(appeal)) => page.appeals.push(appeal),
+            Ok(Checked::Appeal(appeal)) => page.appeals.push(*appeal),
             Ok(Checked::Problem(problem)) => page.problems.push(problem),
             Err(reason) => page.quarantined.push(Quarantined {
                 seq,

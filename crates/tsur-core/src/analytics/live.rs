@@ -312,7 +312,7 @@ impl LiveViews {
         }
     }
 
-    /// The pending rows late at `now`: `(organisation, topic)` of each.
+    /// The pending rows that are late at `now`.
     fn late_now<'a>(
         &'a self,
         model: &'a ReadModel,
@@ -422,11 +422,12 @@ impl LiveViews {
         let mut expected_parts: Vec<(f64, u64)> = vec![(0.0, 0); by_org.len()];
         for (&(org, topic), &(_, counted)) in &by_org_topic {
             let (region_on_time, region_counted) = by_topic.get(&topic).copied().unwrap_or((0, 0));
-            if counted > 0 && region_counted > 0 {
-                if let Some(part) = expected_parts.get_mut(usize::from(org)) {
-                    part.0 += counted as f64 * region_on_time as f64 / region_counted as f64;
-                    part.1 += counted;
-                }
+            if counted > 0
+                && region_counted > 0
+                && let Some(part) = expected_parts.get_mut(usize::from(org))
+            {
+                part.0 += counted as f64 * region_on_time as f64 / region_counted as f64;
+                part.1 += counted;
             }
         }
         let expected: Vec<Option<f64>> = expected_parts

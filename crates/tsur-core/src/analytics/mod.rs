@@ -1,4 +1,4 @@
-//! Analytics over the replica (issue 4, in progress):
+//! Analytics over the replica:
 //!
 //! - [`model`]: the in-memory read model, one column per aggregated field, updated by appeal;
 //! - [`kpi`]: the indicators of PRODUCT §7 for any filter, against the pack's targets;
@@ -6,6 +6,7 @@
 //! - [`heat`]: the kernel-density heat grid; [`matrix`]: topic × municipality with a baseline;
 //! - [`problems`]: the regional problem list; [`surges`]: municipality × topic alerts;
 //! - [`report`]: all of it for one filter (what `tsur kpi` prints);
+//! - [`live`]: the KPIs, ranking and heat grid of one filter kept current change by change;
 //! - [`communication`]: formal replies, forwarding and back-and-forth per organisation (SQL).
 
 pub mod communication;
