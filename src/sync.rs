@@ -15,7 +15,8 @@ use tsur_core::store::{Quarantined, Store, StoreError};
 use tsur_core::sync::{ActionOutcome, ActionsResponse, Change, ChangeData};
 
 /// The API version this client speaks.
-pub const CLIENT_API_VERSION: u64 = 1;
+/// 2: problems in the feed and `grouped` events (an older client would set those aside).
+pub const CLIENT_API_VERSION: u64 = 2;
 /// Changes asked for per page.
 pub const PAGE_LIMIT: u32 = 1_000;
 /// The longest text a record may carry before it is quarantined.

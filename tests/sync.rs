@@ -449,7 +449,7 @@ fn fault_server(
     changes_body: String,
 ) -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir) {
     fault_server_with(
-        r#"{"api_version":1,"min_client_api_version":1}"#,
+        r#"{"api_version":2,"min_client_api_version":2}"#,
         changes_body,
     )
 }
@@ -588,7 +588,7 @@ fn a_refused_token_and_a_newer_server_are_clear_errors() {
     assert!(err.to_string().contains("отказал в доступе"));
 
     let (url, _stop, dir) = fault_server_with(
-        r#"{"api_version":2,"min_client_api_version":2}"#,
+        r#"{"api_version":3,"min_client_api_version":3}"#,
         "{}".into(),
     );
     let err = sync(&url, "any", &dir.path().join("r.sqlite")).unwrap_err();
@@ -596,8 +596,8 @@ fn a_refused_token_and_a_newer_server_are_clear_errors() {
         matches!(
             err,
             SyncError::NewerServer {
-                server: 2,
-                client: 1
+                server: 3,
+                client: 2
             }
         ),
         "{err}"

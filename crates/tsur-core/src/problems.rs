@@ -466,7 +466,12 @@ impl Clusterer {
         let Some(group) = self.groups.get(&key) else {
             return;
         };
+        let merged = group
+            .problem
+            .as_ref()
+            .is_some_and(|p| p.merged_into.is_some());
         let place = match group.centre() {
+            _ if merged => None,
             Some(xy) => Some(self.cell_of(group.topic, xy)),
             None => group
                 .members
@@ -509,8 +514,14 @@ impl Clusterer {
         }
     }
 
-    /// The group `member` fits best, with its similarity.
-    fn best_group(&self, topic: u32, member: &Member) -> Option<(GroupKey, f64)> {
+    /// The group `member` fits best, with its similarity; with `candidates_only`, never a
+    /// problem (a stored appeal learnt without storing anything cannot join one).
+    fn best_group(
+        &self,
+        topic: u32,
+        member: &Member,
+        candidates_only: bool,
+    ) -> Option<(GroupKey, f64)> {
         let window = i64::from(self.rules.window_days) * DAY_SECS;
         let mut keys: Vec<GroupKey> = Vec::new();
         match member.xy {
@@ -538,11 +549,11 @@ impl Clusterer {
             let Some(group) = self.groups.get(&key) else {
                 continue;
             };
-            if group
+            let merged = group
                 .problem
                 .as_ref()
-                .is_some_and(|p| p.merged_into.is_some())
-            {
+                .is_some_and(|p| p.merged_into.is_some());
+            if merged || (candidates_only && group.problem.is_some()) {
                 continue;
             }
             if member.received < group.first - window || member.received > group.last + window {
@@ -586,12 +597,16 @@ impl Clusterer {
             .get(&group.topic_code)
             .cloned()
             .unwrap_or_else(|| group.topic_code.clone());
-        let place =
-            most_common(group.members.iter().filter_map(|m| m.address.as_deref())).or_else(|| {
-                group
-                    .municipality()
-                    .map(|m| self.municipality_names.get(&m).cloned().unwrap_or(m))
-            });
+        let buildings: Vec<String> = group
+            .members
+            .iter()
+            .filter_map(|m| m.address.as_deref().map(building_address))
+            .collect();
+        let place = most_common(buildings.iter().map(String::as_str)).or_else(|| {
+            group
+                .municipality()
+                .map(|m| self.municipality_names.get(&m).cloned().unwrap_or(m))
+        });
         match place {
             Some(place) => format!("{topic}: {place}"),
             None => topic,
@@ -653,7 +668,7 @@ impl Clusterer {
 
     /// Learns a stored appeal without changing anything stored (the server's start, and appeals
     /// changed by an operator): one in a problem is put in it (moved there if it was elsewhere);
-    /// one in none joins or starts a candidate group.
+    /// one in none joins or starts a candidate group, never a problem.
     pub fn observe(&mut self, sighting: &Sighting<'_>) {
         match sighting.problem {
             Some(problem) => {
@@ -758,7 +773,7 @@ impl Clusterer {
             return changes; // nowhere to compare it with
         }
         self.latest_seen = self.latest_seen.max(sighting.received_utc);
-        let key = match self.best_group(topic, &member) {
+        let key = match self.best_group(topic, &member, new_id.is_none()) {
             Some((key, _)) => key,
             None => {
                 let key = self.next_candidate;
@@ -951,6 +966,35 @@ impl Clusterer {
             relinked: members.into_iter().map(|a| (a, into)).collect(),
         })
     }
+}
+
+/// An address up to the building: a flat, office or room (and what follows) is a person's, not
+/// a place's, and stays out of a problem's title.
+pub fn building_address(address: &str) -> String {
+    let personal = [
+        "кв",
+        "квартира",
+        "оф",
+        "офис",
+        "комн",
+        "комната",
+        "пом",
+        "помещение",
+    ];
+    address
+        .split(',')
+        .map(str::trim)
+        .take_while(|part| {
+            let first = part
+                .split(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap_or_default()
+                .to_lowercase();
+            !personal.contains(&first.as_str())
+        })
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn check_title(title: &str) -> Result<String, String> {

@@ -6,7 +6,7 @@ mod common;
 use common::{appeal, day};
 use tsur_core::domain::{Appeal, GeoPoint, MunicipalityCode, ProblemId, TopicCode};
 use tsur_core::pack::{ProblemRules, RegionPack};
-use tsur_core::problems::{Clusterer, ProblemChanges, Sighting};
+use tsur_core::problems::{Clusterer, ProblemChanges, Sighting, building_address};
 
 const LENINA_5: GeoPoint = GeoPoint {
     lat: 55.1600,
@@ -325,4 +325,33 @@ fn the_same_building_joins_whatever_the_words() {
         place(&mut c, &mut ids, &neighbour).is_empty(),
         "the house next door, in words of its own, is another matter"
     );
+}
+
+#[test]
+fn a_title_names_the_building_never_the_flat() {
+    assert_eq!(
+        building_address("ул. Ленина, д. 5, кв. 12"),
+        "ул. Ленина, д. 5"
+    );
+    assert_eq!(building_address("Ленина 5, Офис 3, 2 этаж"), "Ленина 5");
+    assert_eq!(building_address("ул. Кирова, д. 9"), "ул. Кирова, д. 9");
+    let mut c = Clusterer::new(&pack());
+    let mut ids = Ids(99);
+    let mut made = ProblemChanges::default();
+    for (id, flat) in [(1, "кв. 3"), (2, "кв. 17"), (3, "квартира 40")] {
+        let mut a = heating(id, 1, 0.0);
+        a.address = Some(format!("ул. Ленина, д. 5, {flat}"));
+        made = place(&mut c, &mut ids, &a);
+    }
+    assert_eq!(made.problems[0].title, "Отопление: ул. Ленина, д. 5");
+}
+
+#[test]
+fn an_appeal_learnt_without_a_problem_never_joins_one_unstored() {
+    let (mut c, _) = two_problems();
+    // Stored with no problem (say, before the server restarted): learnt as a candidate only,
+    // since nothing is written while learning.
+    let a = heating(40, 1, 0.0);
+    c.observe(&Sighting::from(&a));
+    assert_eq!(c.members(100), vec![1, 2, 3, 4]);
 }

@@ -34,7 +34,8 @@ use tsur_core::problems::ProblemChanges;
 use tsur_core::sync::{Action, ActionKind, ActionOutcome, ActionResult, ActionsResponse};
 
 /// The API version this server speaks; clients refuse a newer one politely.
-pub const API_VERSION: u32 = 1;
+/// 2: problems in the feed, `grouped` events, actions on problems.
+pub const API_VERSION: u32 = 2;
 /// The header that carries it.
 pub const API_VERSION_HEADER: &str = "x-tsur-api";
 /// Largest request body accepted.
@@ -207,7 +208,7 @@ async fn not_found() -> ApiError {
 async fn capabilities(State(state): State<Shared>) -> Json<Value> {
     Json(json!({
         "api_version": API_VERSION,
-        "min_client_api_version": 1,
+        "min_client_api_version": 2,
         "server_version": env!("CARGO_PKG_VERSION"),
         "storage": state.storage.backend_name(),
         "endpoints": ["capabilities", "health", "pack", "changes", "ingest", "actions"],
@@ -422,8 +423,21 @@ async fn post_actions(
                 });
                 continue;
             }
+            if action.appeal_id == 0 {
+                results.push(ActionResult {
+                    id: action.id,
+                    outcome: ActionOutcome::Rejected {
+                        reason: "действие над обращением без appeal_id".into(),
+                    },
+                });
+                continue;
+            }
+            // Held through the action, so that ingest (which moves appeals into problems) and
+            // operators' actions on one appeal never interleave in this process.
+            let mut enricher = s.enricher();
             if let ActionKind::MergeIntoProblem { problem } = &action.kind
-                && let Err(reason) = s.enricher().live_problem(*problem)
+                && s.storage.action_outcome(&action.id)?.is_none()
+                && let Err(reason) = enricher.live_problem(*problem)
             {
                 // Not recorded: the same action may apply once the problem exists.
                 results.push(ActionResult {
@@ -443,9 +457,10 @@ async fn post_actions(
                     .into_iter()
                     .find(|a| a.id == action.appeal_id)
                 {
-                    s.enricher().remember(&changed);
+                    enricher.remember(&changed);
                 }
             }
+            drop(enricher);
             results.push(ActionResult {
                 id: action.id,
                 outcome,
@@ -478,6 +493,15 @@ fn act_on_problem(
         s.storage
             .write_problems(changes, &principal.user, now, Some((action, &outcome)))
             .map(|()| outcome)
+    };
+    // The clustering changes in memory before the write: if the write fails, it is learnt
+    // again from what is stored, so memory never holds what storage does not.
+    let relearn = |enricher: &mut Enricher, error: StorageError| -> ApiError {
+        match Enricher::from_storage(&s.storage, &s.pack) {
+            Ok(fresh) => *enricher = fresh,
+            Err(e) => return e.into(),
+        }
+        error.into()
     };
     let rejected = |reason: String| {
         record(
@@ -537,7 +561,8 @@ fn act_on_problem(
                 .iter()
                 .find(|p| p.id == problem)
                 .map_or(current, |p| p.version);
-            record(ActionOutcome::Applied { version }, &changes)?
+            record(ActionOutcome::Applied { version }, &changes)
+                .map_err(|e| relearn(&mut enricher, e))?
         }
     })
 }

@@ -27,6 +27,7 @@ const PAGE: u32 = 5_000;
 pub const AUTO_ACTOR: &str = "tsur (автоматически)";
 
 pub struct Enricher {
+    pack: RegionPack,
     classifier: Classifier,
     repeats: RepeatIndex,
     pub problems: Clusterer,
@@ -36,6 +37,7 @@ impl Enricher {
     /// An enricher that knows no appeals yet (the pack's keywords still classify).
     pub fn new(pack: &RegionPack) -> Enricher {
         Enricher {
+            pack: pack.clone(),
             classifier: Classifier::new(pack),
             repeats: RepeatIndex::new(),
             problems: Clusterer::new(pack),
@@ -156,6 +158,24 @@ impl Enricher {
         }
         let kept: Vec<Option<Appeal>> = items.iter().map(|i| i.as_ref().ok().cloned()).collect();
         let outcomes = storage.ingest(items)?;
+        match self.place_new(storage, &outcomes, kept) {
+            Ok(()) => Ok(outcomes),
+            Err(e) => {
+                // The appeals are stored; what the clustering did in memory is not. Learn again
+                // from storage so that memory holds nothing storage does not.
+                *self = Enricher::from_storage(storage, &self.pack.clone())?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Learns from the stored appeals of a batch and places the new ones in their problems.
+    fn place_new(
+        &mut self,
+        storage: &Storage,
+        outcomes: &[IngestOutcome],
+        kept: Vec<Option<Appeal>>,
+    ) -> Result<(), StorageError> {
         let mut changes = ProblemChanges::default();
         let mut reserve_error = None;
         for (outcome, appeal) in outcomes.iter().zip(kept) {
@@ -173,12 +193,12 @@ impl Enricher {
             if let Some(topic) = &appeal.topic {
                 self.classifier.learn(&appeal.text, topic.as_str());
             }
-            if created {
+            if created && reserve_error.is_none() {
                 let mut new_id = || match storage.reserve_problem_id() {
                     Ok(id) => id,
                     Err(e) => {
                         reserve_error = Some(e);
-                        0
+                        0 // never stored: the error discards this step
                     }
                 };
                 changes.extend(self.problems.place(&Sighting::from(&appeal), &mut new_id));
@@ -190,6 +210,6 @@ impl Enricher {
         if !changes.is_empty() {
             storage.write_problems(&changes, AUTO_ACTOR, chrono::Utc::now(), None)?;
         }
-        Ok(outcomes)
+        Ok(())
     }
 }

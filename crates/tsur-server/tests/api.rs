@@ -118,7 +118,7 @@ impl TestServer {
         let response = request.send().await.unwrap();
         assert_eq!(
             response.headers()[API_VERSION_HEADER],
-            "1",
+            "2",
             "every response names the API version"
         );
         let status = response.status();
@@ -185,7 +185,7 @@ async fn public_endpoints_and_authentication(backend: Backend) {
     };
     let (status, caps) = server.get("/api/v1/capabilities", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(caps["api_version"], 1);
+    assert_eq!(caps["api_version"], 2);
     let (status, health) = server.get("/api/v1/health", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health["latest_seq"], 20);
@@ -1033,6 +1033,31 @@ async fn ingest_groups_appeals_into_problems_that_operators_confirm_split_and_me
             .contains("объединена"),
         "{body}"
     );
+
+    // A title typed by an operator reaches roles without personal data with phones taken out.
+    let c_version = split["version"].as_i64().unwrap();
+    let (_, body) = server
+        .act(
+            &op,
+            json!([{ "id": uuid(), "base_version": c_version, "kind": "confirm_problem",
+                     "problem": c, "title": "Прорыв, звонить Сидорову 8 912 345-67-89" }]),
+        )
+        .await;
+    assert_eq!(body["results"][0]["outcome"], "applied", "{body}");
+    for role in [Role::Analyst, Role::Wall] {
+        let token = server.token("без персональных данных", role, &[], &[]);
+        let (changes, _) = server.all_changes(&token, 5_000).await;
+        let titles: Vec<String> = changes
+            .iter()
+            .filter(|ch| ch["entity"] == "problem" && ch["id"] == c)
+            .map(|ch| ch["data"]["title"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!titles.is_empty(), "{role:?}");
+        assert!(
+            titles.iter().all(|t| !t.contains("345-67-89")),
+            "{role:?}: {titles:?}"
+        );
+    }
 
     // A restarted server knows the problems as they were left.
     let restarted =

@@ -16,7 +16,7 @@ use super::model::{AppealFacts, NO_CODE, NO_TIME, ReadModel};
 use super::ranking::{Ranked, Tally, score_tallies};
 use crate::domain::Regime;
 use crate::pack::{RankingRules, RegionPack};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 const HOUR_SECS: i64 = 3_600;
 
@@ -105,8 +105,10 @@ struct RankSums {
     /// Appeals of the filter, with or without an organisation.
     total: u64,
     /// On time and judged, per organisation × topic and per topic (topic `NO_CODE`: none).
-    by_org_topic: HashMap<(u16, u16), (u64, u64)>,
-    by_topic: HashMap<u16, (u64, u64)>,
+    /// Ordered as the full computation walks them (`NO_CODE` last), so that sums of shares come
+    /// out the same to the last bit.
+    by_org_topic: BTreeMap<(u16, u16), (u64, u64)>,
+    by_topic: BTreeMap<u16, (u64, u64)>,
 }
 
 /// The views of one filter, for one heat grid, kept current by [`LiveViews::update`].

@@ -83,12 +83,18 @@ pub(crate) fn snapshot_for(
     data: String,
 ) -> Result<String, StorageError> {
     let corrupt = |e: serde_json::Error| StorageError::Corrupt(format!("изменение {seq}: {e}"));
-    // A problem holds no personal data: every role gets it as stored.
-    if principal.sees_everything_unmasked() || entity == "problem" {
+    if principal.sees_everything_unmasked() {
         // Still checked to be JSON: one damaged row must be a clear error naming it, not a
         // page no client can read.
         serde_json::from_str::<&serde_json::value::RawValue>(&data).map_err(corrupt)?;
         return Ok(data);
+    }
+    if entity == "problem" {
+        // A problem's automatic title names a building, never a flat; a title an operator
+        // typed may hold anything, so phones, e-mails and names are taken out as in texts.
+        let mut problem: Problem = serde_json::from_str(&data).map_err(corrupt)?;
+        problem.title = crate::auth::redact(&problem.title, &tsur_core::domain::Author::default());
+        return serde_json::to_string(&problem).map_err(corrupt);
     }
     let appeal: Appeal = serde_json::from_str(&data).map_err(corrupt)?;
     serde_json::to_string(&principal.mask(appeal)).map_err(corrupt)
