@@ -61,6 +61,7 @@ fn kpi_json_has_the_documented_keys_and_agrees_with_stats() {
         "social_first_reaction_hours",
         "accelerated_share",
         "targets",
+        "indicators",
         "by_block",
         "by_municipality",
         "ranking",

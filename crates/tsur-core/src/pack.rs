@@ -164,6 +164,21 @@ pub struct KpiTarget {
     pub note: Option<String>,
 }
 
+/// An additional indicator (п.6.3): a formula over the KPIs' measures
+/// ([`crate::analytics::formula`]), with an optional target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorDef {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub formula: String,
+    #[serde(default)]
+    pub target: Option<f64>,
+    #[serde(default)]
+    pub direction: Option<TargetDirection>,
+}
+
 /// The ranking of organisations (п.11.3): the smallest sample that is ranked, and how much each
 /// component weighs in the score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,6 +283,8 @@ pub struct RegionPack {
     pub surges: SurgeRules,
     /// How appeals are grouped into problems (`[problems]` in kpi.toml).
     pub problems: ProblemRules,
+    /// Additional indicators as formulas (`[[indicators]]` in kpi.toml).
+    pub indicators: Vec<IndicatorDef>,
     pub calendar: WorkCalendar,
     /// The region's local time offset (checked at load).
     offset: FixedOffset,
@@ -386,7 +403,7 @@ impl RegionPack {
         let deadline_rules = load_deadlines(path, text)?;
 
         let (path, text) = file("kpi.toml");
-        let (kpi_targets, ranking, surges, problems) = load_kpi(path, text)?;
+        let (kpi_targets, ranking, surges, problems, indicators) = load_kpi(path, text)?;
 
         let (path, text) = file("calendar.csv");
         let calendar = load_calendar(path, text)?;
@@ -408,6 +425,7 @@ impl RegionPack {
             ranking,
             surges,
             problems,
+            indicators,
             calendar,
             offset,
             version_hash,
@@ -899,9 +917,17 @@ struct KpiFile {
     surges: Option<toml::Spanned<SurgeRules>>,
     #[serde(default)]
     problems: Option<toml::Spanned<ProblemRules>>,
+    #[serde(default)]
+    indicators: Vec<toml::Spanned<IndicatorDef>>,
 }
 
-type KpiSections = (Vec<KpiTarget>, RankingRules, SurgeRules, ProblemRules);
+type KpiSections = (
+    Vec<KpiTarget>,
+    RankingRules,
+    SurgeRules,
+    ProblemRules,
+    Vec<IndicatorDef>,
+);
 
 fn load_kpi(path: &Path, text: &str) -> Result<KpiSections, PackError> {
     let file: KpiFile = parse_toml(path, text)?;
@@ -988,7 +1014,39 @@ fn load_kpi(path: &Path, text: &str) -> Result<KpiSections, PackError> {
         }
         out.push(target);
     }
-    Ok((out, ranking, surges, problems))
+    let mut indicators = Vec::new();
+    let mut indicator_ids = HashSet::new();
+    for spanned in file.indicators {
+        let line = Some(line_of_offset(text, spanned.span().start));
+        let def = spanned.into_inner();
+        if !indicator_ids.insert(def.id.clone()) {
+            return Err(err(
+                path,
+                line,
+                format!("показатель «{}» повторяется", def.id),
+            ));
+        }
+        if let Err(why) = crate::analytics::formula::Expr::parse(&def.formula) {
+            return Err(err(path, line, format!("показатель «{}»: {why}", def.id)));
+        }
+        let target_ok = match (def.target, def.direction) {
+            (None, None) => true,
+            (Some(t), Some(_)) => t.is_finite(),
+            _ => false,
+        };
+        if !target_ok {
+            return Err(err(
+                path,
+                line,
+                format!(
+                    "показатель «{}»: цель (target) задаётся вместе с направлением (direction)",
+                    def.id
+                ),
+            ));
+        }
+        indicators.push(def);
+    }
+    Ok((out, ranking, surges, problems, indicators))
 }
 
 fn load_calendar(path: &Path, text: &str) -> Result<WorkCalendar, PackError> {

@@ -122,6 +122,48 @@ fn every_indicator_of_the_whole_set_by_hand() {
 }
 
 #[test]
+fn the_packs_formula_indicators_by_hand() {
+    let mut pack = RegionPack::load(RegionPack::bundled_dir()).unwrap();
+    pack.indicators.push(tsur_core::pack::IndicatorDef {
+        id: "hours_per_rating".into(),
+        name: "Часов ответа на оценку".into(),
+        unit: "ч".into(),
+        formula: "avg_answer_hours * answered / -(-rated)".into(),
+        target: None,
+        direction: None,
+    });
+    let report =
+        tsur_core::analytics::report::Report::build(&dataset(), &Filter::default(), NOW, &pack);
+    // overdue / open × 100 = 1 / 4 × 100; at most 5.5: off target.
+    let overdue = &report.indicators["overdue_per_100_open"];
+    assert!(close(overdue.value, 25.0), "{overdue:?}");
+    assert_eq!(
+        (overdue.target, overdue.on_target),
+        (Some(5.5), Some(false))
+    );
+    // (answered − rated) / answered × 100 = (3 − 3) / 3 × 100; no target.
+    let unrated = &report.indicators["unrated_answered_share"];
+    assert!(close(unrated.value, 0.0), "{unrated:?}");
+    assert_eq!(unrated.on_target, None);
+    // 170/3 h × 3 / 3 ratings.
+    assert!(close(
+        report.indicators["hours_per_rating"].value,
+        170.0 / 3.0
+    ));
+    // Nothing in the filter: a share over nothing is no value, not 0.
+    let empty = tsur_core::analytics::report::Report::build(
+        &dataset(),
+        &Filter {
+            block: Some("no-such-block".into()),
+            ..Filter::default()
+        },
+        NOW,
+        &pack,
+    );
+    assert_eq!(empty.indicators["overdue_per_100_open"].value, None);
+}
+
+#[test]
 fn filters_narrow_every_indicator() {
     let model = dataset();
     let zhkh = Filter {

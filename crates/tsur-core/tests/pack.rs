@@ -384,6 +384,46 @@ fn ranking_rules_are_read_and_bad_ones_refused() {
 }
 
 #[test]
+fn formula_indicators_are_read_and_bad_ones_refused() {
+    let pack = RegionPack::load(bundled()).unwrap();
+    assert!(
+        pack.indicators
+            .iter()
+            .any(|i| i.id == "overdue_per_100_open")
+    );
+    for (to, reason) in [
+        (
+            "formula = \"overdue / opened * 100\"",
+            "неизвестная величина «opened»",
+        ),
+        ("formula = \"(overdue / open * 100\"", "скобка"),
+    ] {
+        let dir = copy_pack();
+        let path = dir.path().join("kpi.toml");
+        let text = fs::read_to_string(&path).unwrap();
+        let from = "formula = \"overdue / open * 100\"";
+        assert!(text.contains(from));
+        fs::write(&path, text.replace(from, to)).unwrap();
+        let err = load_err(dir.path());
+        assert!(err.file.ends_with("kpi.toml"), "{err}");
+        assert!(err.reason.contains("overdue_per_100_open"), "{err}");
+        assert!(err.reason.contains(reason), "{err}");
+        let line = text.lines().position(|l| l == "[[indicators]]").unwrap() as u64 + 1;
+        assert!(err.line.is_some_and(|l| l >= line), "{err}");
+    }
+    // A target without a direction.
+    let dir = copy_pack();
+    let path = dir.path().join("kpi.toml");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(
+        &path,
+        text.replace("target = 5.5\ndirection = \"at_most\"\n", "target = 5.5\n"),
+    )
+    .unwrap();
+    assert!(load_err(dir.path()).reason.contains("direction"));
+}
+
+#[test]
 fn an_impossible_auto_apply_threshold_is_refused() {
     for bad in ["0.2", "1.5", "nan"] {
         let dir = copy_pack();

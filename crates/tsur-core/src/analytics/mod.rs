@@ -6,10 +6,12 @@
 //! - [`heat`]: the kernel-density heat grid; [`matrix`]: topic × municipality with a baseline;
 //! - [`problems`]: the regional problem list; [`surges`]: municipality × topic alerts;
 //! - [`report`]: all of it for one filter (what `tsur kpi` prints);
+//! - [`formula`]: the pack's additional indicators, formulas over the KPIs' measures;
 //! - [`live`]: the KPIs, ranking and heat grid of one filter kept current change by change;
 //! - [`communication`]: formal replies, forwarding and back-and-forth per organisation (SQL).
 
 pub mod communication;
+pub mod formula;
 pub mod heat;
 pub mod kpi;
 pub mod live;

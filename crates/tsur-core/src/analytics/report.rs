@@ -1,6 +1,7 @@
 //! Everything the analytics say about one filter, as one value: what `tsur kpi --json` prints
 //! (keys documented in the README) and what the app's panels draw.
 
+use super::formula::{Expr, measure};
 use super::kpi::{Filter, Kpis, figures_from, is_overdue, previous_period, timeliness};
 use super::matrix::{TopicMatrix, topic_by_municipality};
 use super::model::NO_CODE;
@@ -8,7 +9,7 @@ use super::model::ReadModel;
 use super::problems::{ProblemRow, accelerated_share, problem_list};
 use super::ranking::{Ranked, rank};
 use super::surges::{Surge, surges};
-use crate::pack::RegionPack;
+use crate::pack::{RegionPack, TargetDirection};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -75,11 +76,24 @@ pub struct Slice {
     pub per_10k: Option<f64>,
 }
 
+/// An additional indicator of the pack (a formula) with its value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndicatorValue {
+    pub name: String,
+    pub unit: String,
+    pub formula: String,
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+    pub on_target: Option<bool>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     #[serde(flatten)]
     pub headline: Headline,
     pub targets: BTreeMap<String, TargetValue>,
+    /// The pack's additional indicators (`[[indicators]]` in kpi.toml) by id.
+    pub indicators: BTreeMap<String, IndicatorValue>,
     /// The same figures over the period of equal length just before (when a period is given).
     pub previous_period: Option<Headline>,
     /// Every block of the pack by name; every municipality by full name.
@@ -148,9 +162,36 @@ impl Report {
                 )
             })
             .collect();
+        let indicators = pack
+            .indicators
+            .iter()
+            .map(|d| {
+                let value = Expr::parse(&d.formula)
+                    .ok()
+                    .and_then(|e| e.eval(&|name| measure(name, &kpis, accelerated)));
+                let on_target =
+                    d.target
+                        .zip(d.direction)
+                        .zip(value)
+                        .map(|((t, dir), v)| match dir {
+                            TargetDirection::AtLeast => v >= t,
+                            TargetDirection::AtMost => v <= t,
+                        });
+                let indicator = IndicatorValue {
+                    name: d.name.clone(),
+                    unit: d.unit.clone(),
+                    formula: d.formula.clone(),
+                    value,
+                    target: d.target,
+                    on_target,
+                };
+                (d.id.clone(), indicator)
+            })
+            .collect();
         Report {
             headline,
             targets,
+            indicators,
             previous_period,
             by_block,
             by_municipality,
