@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Opens the real tsur window under Xvfb on a demo replica and saves a screenshot of it.
+# Opens the real tsur window under Xvfb on a demo replica and saves a screenshot of each mode:
+# operator.png (map, queues, KPI panel), case.png (a case opened from the queue) and review.png.
 #
 #   scripts/screenshot.sh [OUT_DIR]        (default: target/screenshots)
 #
 # Environment: PROFILE=debug|release (default debug), APPEALS (size of the demo region the app
 # creates on first start, default 50000; the app's own default is 200000), WAIT_SECS (how long
 # the first start may take, default 300).
-# Needs: xvfb, imagemagick (import), xdotool, Mesa (libgl1-mesa-dri) — .ci/run installs them.
+# Needs: xvfb, imagemagick (import), xdotool, Mesa (libgl1-mesa-dri); installed when missing
+# (apt-get, as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,12 +18,24 @@ appeals=${APPEALS:-50000}
 wait_secs=${WAIT_SECS:-300}
 mkdir -p "$out_dir"
 
+packages=(xvfb libgl1-mesa-dri libegl1 libxkbcommon-x11-0 imagemagick x11-utils xdotool)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+target_dir=${CARGO_TARGET_DIR:-target}
 if [ "$profile" = release ]; then
   cargo build --release --bin tsur
-  bin=target/release/tsur
+  bin=$target_dir/release/tsur
 else
   cargo build --bin tsur
-  bin=target/debug/tsur
+  bin=$target_dir/debug/tsur
 fi
 
 data_dir=$(mktemp -d)
@@ -36,7 +50,7 @@ trap cleanup EXIT
 
 
 display=":$((90 + RANDOM % 100))"
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp &
+Xvfb "$display" -screen 0 1600x900x24 -nolisten tcp &
 xvfb_pid=$!
 for _ in $(seq 50); do
   xdpyinfo -display "$display" >/dev/null 2>&1 && break
@@ -57,11 +71,31 @@ done
 grep -q "открыта реплика" "$log" || { echo "tsur did not load in ${wait_secs} s:" >&2; cat "$log" >&2; exit 1; }
 sleep 2
 
-DISPLAY=$display import -window root "$out_dir/main.png"
-# A map with points has hundreds of colours; a blank or black window has a handful.
-colours=$(identify -format %k "$out_dir/main.png")
-if [ "$colours" -lt 200 ]; then
-  echo "the screenshot looks empty ($colours colours): $out_dir/main.png" >&2
-  exit 1
-fi
-echo "saved $out_dir/main.png ($colours colours)"
+# A map with data has hundreds of colours; a blank or black window has a handful.
+shot() {
+  local name=$1 min=${2:-200}
+  DISPLAY=$display import -window root "$out_dir/$name.png"
+  local colours
+  colours=$(identify -format %k "$out_dir/$name.png")
+  if [ "$colours" -lt "$min" ]; then
+    echo "the screenshot looks empty ($colours colours): $out_dir/$name.png" >&2
+    exit 1
+  fi
+  echo "saved $out_dir/$name.png ($colours colours)"
+}
+keys() {
+  local window
+  window=$(DISPLAY=$display xdotool search --name "tsur" | head -n 1)
+  DISPLAY=$display xdotool windowfocus --sync "$window" 2>/dev/null || true
+  DISPLAY=$display xdotool key --window "$window" "$@"
+  sleep 3
+}
+
+shot operator
+# The first case of the queue: J moves to it, Enter opens it.
+keys j Return
+shot case
+keys Escape ctrl+2
+sleep 3
+# Text and charts: fewer colours than the map.
+shot review 60

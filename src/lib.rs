@@ -11,5 +11,7 @@ pub mod loader;
 pub mod map;
 pub mod paths;
 pub mod progress;
+pub mod settings;
 pub mod sync;
 pub mod theme;
+pub mod views;

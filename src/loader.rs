@@ -7,40 +7,30 @@
 //! offline.
 
 use crate::sync::{SyncClient, sync_once};
+use crate::views::ViewRequest;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use tsur_core::clock::SharedClock;
 use tsur_core::demo::DemoParams;
 use tsur_core::pack::RegionPack;
-use tsur_core::stats::Stats;
 use tsur_core::store::Store;
 use tsur_server::embedded::EmbeddedServer;
 use tsur_server::seed::SeedProgress;
 
-/// Size of a map cell in degrees of latitude (about 1.1 km); longitude cells are scaled to match.
-pub const CELL_DEG: f64 = 0.01;
-
-/// Appeals aggregated into one map cell.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Cell {
-    pub lat: f64,
-    pub lon: f64,
-    pub count: u32,
-}
-
 /// A municipality as the map draws it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapPlace {
+    pub code: String,
     pub name: String,
     pub lat: f64,
     pub lon: f64,
     pub population: u32,
 }
 
-/// Everything the first window shows.
+/// What the app knows once the replica is open; the figures come from the view worker.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub db_path: PathBuf,
@@ -52,13 +42,12 @@ pub struct Snapshot {
     pub centre: (f64, f64),
     /// The region's bounding box: min_lat, max_lat, min_lon, max_lon.
     pub bbox: (f64, f64, f64, f64),
-    pub stats: Stats,
-    pub cells: Vec<Cell>,
-    pub max_cell: u32,
     /// Largest first, so the map labels the places that matter when names would overlap.
     pub places: Vec<MapPlace>,
-    /// Block names in pack order, so the panel lists them as the pack does.
-    pub block_order: Vec<String>,
+    /// The pack the replica was made with (names, topics, organisations, templates).
+    pub pack: Arc<RegionPack>,
+    /// Whether operator actions can reach a server (not for a file opened without one).
+    pub can_act: bool,
 }
 
 /// What the worker reports.
@@ -157,7 +146,14 @@ impl Drop for Loader {
 }
 
 /// Starts the worker. `repaint` is called after every event so the UI wakes up.
-pub fn spawn(source: Source, clock: SharedClock, repaint: impl Fn() + Send + 'static) -> Loader {
+/// Once the replica is ready it is opened in the view worker (`views`), and every sync's changes
+/// are passed on to it.
+pub fn spawn(
+    source: Source,
+    clock: SharedClock,
+    views: Sender<ViewRequest>,
+    repaint: impl Fn() + Send + 'static,
+) -> Loader {
     let (tx, rx) = channel();
     let cancel = Arc::new(AtomicBool::new(false));
     let stop = cancel.clone();
@@ -169,7 +165,7 @@ pub fn spawn(source: Source, clock: SharedClock, repaint: impl Fn() + Send + 'st
                 let _ = tx.send(event);
                 repaint();
             };
-            if let Err(e) = run(&source, &clock, &stop, &send) {
+            if let Err(e) = run(&source, &clock, &stop, &send, &views) {
                 send(LoadEvent::Failed(format!("{e:#}")));
             }
         });
@@ -195,8 +191,20 @@ fn run(
     clock: &SharedClock,
     stop: &AtomicBool,
     send: &dyn Fn(LoadEvent),
+    views: &Sender<ViewRequest>,
 ) -> anyhow::Result<()> {
     let pack = RegionPack::load(&source.pack_dir)?;
+    // The replica is open in the view worker from the first time it is shown.
+    let ready = |store: &Store| -> anyhow::Result<()> {
+        let can_act = !matches!(source.replica, Replica::Existing(_));
+        let snapshot = snapshot(store, &pack, is_demo_source(source), can_act)?;
+        let _ = views.send(ViewRequest::Open {
+            db_path: snapshot.db_path.clone(),
+            pack: Box::new((*snapshot.pack).clone()),
+        });
+        send(LoadEvent::Ready(Box::new(snapshot)));
+        Ok(())
+    };
     let (db_path, client, server_name, _embedded) = match &source.replica {
         Replica::Existing(path) => {
             if !path.exists() {
@@ -230,14 +238,10 @@ fn run(
             )
         }
     };
-    let is_demo = matches!(source.replica, Replica::Demo(_));
     let Some(client) = client else {
         send(LoadEvent::Reading);
         let store = Store::open_existing(&db_path)?;
-        send(LoadEvent::Ready(Box::new(snapshot(
-            &store, &pack, clock, is_demo,
-        )?)));
-        return Ok(());
+        return ready(&store);
     };
 
     let mut store = Store::open(&db_path)?;
@@ -269,14 +273,25 @@ fn run(
                 status.offline_since = None;
                 status.last_error = None;
                 backoff_secs = 1;
-                if first || report.written > 0 {
-                    if first {
-                        send(LoadEvent::Reading);
-                    }
-                    send(LoadEvent::Ready(Box::new(snapshot(
-                        &store, &pack, clock, is_demo,
-                    )?)));
+                if first {
+                    send(LoadEvent::Reading);
+                    ready(&store)?;
                     first = false;
+                } else if report.bulk {
+                    let _ = views.send(ViewRequest::Reload);
+                } else if !report.changed_appeals.is_empty() || !report.changed_problems.is_empty()
+                {
+                    let _ = views.send(ViewRequest::Synced {
+                        appeals: report.changed_appeals,
+                        problems: report.changed_problems,
+                    });
+                } else if report.pushed != Default::default() {
+                    // Delivered actions change what the queue shows (pending → accepted or
+                    // refused) even when nothing new came back.
+                    let _ = views.send(ViewRequest::Synced {
+                        appeals: Vec::new(),
+                        problems: Vec::new(),
+                    });
                 }
             }
             Err(e) => {
@@ -284,24 +299,35 @@ fn run(
                 status.last_error = Some(e.to_string());
                 if first && store.cursor()? > 0 {
                     // Offline with a replica from before: show what we have.
-                    send(LoadEvent::Ready(Box::new(snapshot(
-                        &store, &pack, clock, is_demo,
-                    )?)));
+                    ready(&store)?;
                     first = false;
                 } else if first {
                     send(LoadEvent::Failed(format!(
                         "{e}; повтор через {backoff_secs} с"
                     )));
                 }
+                // Say so before waiting to retry.
+                report_status(&store, &mut status, send)?;
                 sleep_unless_stopped(stop, backoff_secs);
                 backoff_secs = (backoff_secs * 2).min(60);
+                continue;
             }
         }
-        status.pending_actions = store.outbox_count("pending")?;
-        status.conflicts = store.outbox_count("conflict")?;
-        status.quarantined = store.quarantined_count()?;
-        send(LoadEvent::Sync(status.clone()));
+        report_status(&store, &mut status, send)?;
     }
+    Ok(())
+}
+
+/// Sends where syncing stands, with the outbox and quarantine counts read now.
+fn report_status(
+    store: &Store,
+    status: &mut SyncStatus,
+    send: &dyn Fn(LoadEvent),
+) -> anyhow::Result<()> {
+    status.pending_actions = store.outbox_count("pending")?;
+    status.conflicts = store.outbox_count("conflict")?;
+    status.quarantined = store.quarantined_count()?;
+    send(LoadEvent::Sync(status.clone()));
     Ok(())
 }
 
@@ -384,19 +410,22 @@ fn remove_seed_leftovers(dir: &Path) {
     }
 }
 
-/// Reads what the window shows from the replica.
+fn is_demo_source(source: &Source) -> bool {
+    matches!(source.replica, Replica::Demo(_))
+}
+
+/// What the window needs to know of the replica and its region.
 fn snapshot(
     store: &Store,
     pack: &RegionPack,
-    clock: &SharedClock,
     is_demo: bool,
+    can_act: bool,
 ) -> anyhow::Result<Snapshot> {
-    let stats = Stats::compute(store, pack, clock.now_utc())?;
-    let (cells, max_cell) = read_cells(store)?;
     let mut places: Vec<MapPlace> = pack
         .municipalities
         .iter()
         .map(|m| MapPlace {
+            code: m.code.as_str().to_string(),
             name: m.short_name.clone(),
             lat: m.point.lat,
             lon: m.point.lon,
@@ -416,41 +445,8 @@ fn snapshot(
             pack.region.bbox.min_lon,
             pack.region.bbox.max_lon,
         ),
-        stats,
-        cells,
-        max_cell,
         places,
-        block_order: pack.blocks.iter().map(|b| b.name.clone()).collect(),
+        pack: Arc::new(pack.clone()),
+        can_act,
     })
-}
-
-/// Aggregates appeal points into grid cells (the map draws cells, not 200,000 dots).
-fn read_cells(store: &Store) -> anyhow::Result<(Vec<Cell>, u32)> {
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT lat, lon FROM appeals WHERE lat IS NOT NULL AND lon IS NOT NULL")?;
-    let mut counts: std::collections::HashMap<(i32, i32), u32> = std::collections::HashMap::new();
-    let lon_cell = CELL_DEG * 1.7;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let lat: f64 = row.get(0)?;
-        let lon: f64 = row.get(1)?;
-        let key = (
-            (lat / CELL_DEG).floor() as i32,
-            (lon / lon_cell).floor() as i32,
-        );
-        *counts.entry(key).or_default() += 1;
-    }
-    let mut cells: Vec<Cell> = counts
-        .into_iter()
-        .map(|((la, lo), count)| Cell {
-            lat: (f64::from(la) + 0.5) * CELL_DEG,
-            lon: (f64::from(lo) + 0.5) * lon_cell,
-            count,
-        })
-        .collect();
-    // Draw dense cells last so they stay on top.
-    cells.sort_by(|a, b| a.count.cmp(&b.count).then(a.lat.total_cmp(&b.lat)));
-    let max = cells.iter().map(|c| c.count).max().unwrap_or(0);
-    Ok((cells, max))
 }

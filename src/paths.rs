@@ -28,3 +28,12 @@ pub fn replica_file_for(server: &str) -> String {
 pub fn pack_dir(explicit: Option<&Path>) -> PathBuf {
     tsur_core::pack::RegionPack::locate(explicit)
 }
+
+/// Where map tiles are cached: `tiles` in the user's cache directory, or in the data directory
+/// when `TSUR_DATA_DIR` is set.
+pub fn tile_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV) {
+        return Some(PathBuf::from(dir).join("tiles"));
+    }
+    directories::ProjectDirs::from("ru", "tsur", "tsur").map(|d| d.cache_dir().join("tiles"))
+}

@@ -9,6 +9,7 @@ use reqwest::blocking::Client;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tsur_core::analytics::{AppealFacts, ProblemInfo};
 use tsur_core::domain::{Appeal, GeoPoint, Problem};
 use tsur_core::pack::{BoundingBox, RegionPack};
 use tsur_core::store::{Quarantined, Store, StoreError};
@@ -543,13 +544,19 @@ impl PushReport {
 }
 
 /// What one full sync did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct SyncReport {
     pub pages: u64,
     pub written: u64,
     pub quarantined: u64,
     pub cursor: i64,
     pub pushed: PushReport,
+    /// Whether this was an initial bulk load (then `changed_*` are left empty: read the replica).
+    pub bulk: bool,
+    /// What the analytics need of every appeal and problem record the pull brought, in order,
+    /// so the app's read model follows without reading the replica again.
+    pub changed_appeals: Vec<AppealFacts>,
+    pub changed_problems: Vec<ProblemInfo>,
 }
 
 /// Pages fetched and parsed ahead of the one being written.
@@ -597,6 +604,14 @@ fn pull_pages(
                 store.apply_page(&page.appeals, &page.problems, &page.quarantined, page.next)?
                     as u64;
             report.quarantined += page.quarantined.len() as u64;
+            if !report.bulk {
+                report
+                    .changed_appeals
+                    .extend(page.appeals.iter().map(AppealFacts::of));
+                report
+                    .changed_problems
+                    .extend(page.problems.iter().map(ProblemInfo::of));
+            }
             let cursor = store.cursor()?;
             progress(cursor, latest.max(cursor));
             if !page.has_more {
@@ -630,6 +645,7 @@ pub fn sync_once(
     if bulk {
         store.begin_bulk_load()?;
     }
+    report.bulk = bulk;
     let pulled = pull_pages(
         client,
         store,

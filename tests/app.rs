@@ -22,6 +22,8 @@ fn options(replica: Replica, demo_appeals: u64) -> AppOptions {
         clock: Arc::new(FixedClock(
             Utc.with_ymd_and_hms(2026, 11, 25, 7, 0, 0).unwrap(),
         )),
+        settings: None,
+        mode: tsur::app::command::Mode::Operator,
     }
 }
 
@@ -59,7 +61,7 @@ fn first_start_seeds_the_embedded_server_and_syncs_from_it_with_visible_progress
         .build_eframe(|cc| TsurApp::new(&cc.egui_ctx, opts));
     let saw_progress = run_until_ready(&mut harness);
     assert!(saw_progress, "first-start progress must be visible");
-    harness.get_by_label(&format!("Всего обращений: {}", group_digits(12_000)));
+    harness.get_by_label(&format!("Всего в реплике: {}", group_digits(12_000)));
     // The replica came over HTTP from the embedded server and says so.
     let replica = tsur::loader::demo_replica_in(&data);
     let store = tsur_core::store::Store::open_existing(&replica).unwrap();
@@ -92,7 +94,7 @@ fn first_start_seeds_the_embedded_server_and_syncs_from_it_with_visible_progress
 }
 
 #[test]
-fn the_window_shows_counts_by_block_and_status() {
+fn the_window_shows_totals_and_each_blocks_open_queue() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("replica.sqlite");
     let pack = RegionPack::load(RegionPack::bundled_dir()).unwrap();
@@ -123,15 +125,25 @@ fn the_window_shows_counts_by_block_and_status() {
     );
 
     let row = |name: &str, n: u64| format!("{name}: {}", group_digits(n));
-    harness.get_by_label(&row("Всего обращений", 3_000));
-    for block in &pack.blocks {
-        harness.get_by_label(&row(&block.name, expected.by_block[&block.name]));
-    }
+    harness.get_by_label(&row("Всего в реплике", 3_000));
     assert!(expected.overdue > 0);
     harness.get_by_label(&row("Просрочено", expected.overdue));
-    harness.get_by_label(&row("Закрыто", expected.by_status["closed"]));
-    harness.get_by_label(&row("59-ФЗ", expected.by_regime["fz59"]));
-    harness.get_by_label_contains("данные на 25.11.2026 12:00");
+    harness.get_by_label(&row("Открыто", expected.open));
+    // Each block's tab counts its open appeals.
+    let store = tsur_core::store::Store::open_existing(dir.path().join("replica.sqlite")).unwrap();
+    for block in &pack.blocks {
+        let open: i64 = store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM appeals WHERE block_code = ?1
+                 AND status NOT IN ('answered', 'closed', 'merged', 'rejected')",
+                [block.code.as_str()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        harness.get_by_label(&format!("{} ({})", block.name, group_digits(open as u64)));
+    }
+    harness.get_by_label_contains("без сервера, только чтение");
 }
 
 #[test]
@@ -174,7 +186,7 @@ fn closing_the_window_during_first_start_never_leaves_a_half_seeded_demo() {
     let opts = options(Replica::Demo(data.clone()), 1_500);
     let mut harness = Harness::builder().build_eframe(|cc| TsurApp::new(&cc.egui_ctx, opts));
     run_until_ready(&mut harness);
-    harness.get_by_label(&format!("Всего обращений: {}", group_digits(1_500)));
+    harness.get_by_label(&format!("Всего в реплике: {}", group_digits(1_500)));
     drop(harness);
     let leftovers: Vec<String> = std::fs::read_dir(&data)
         .unwrap()

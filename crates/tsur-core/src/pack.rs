@@ -117,6 +117,17 @@ pub struct Topic {
     pub code: TopicCode,
     pub name: String,
     pub keywords: Vec<String>,
+    /// Answers the centre sends on this topic (the operator's composer offers them first).
+    pub answer_templates: Vec<AnswerTemplate>,
+}
+
+/// A ready answer an operator starts from (`answer_templates` in taxonomy.toml, per block or
+/// per topic). `{тема}` in the text becomes the topic's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerTemplate {
+    pub title: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +137,8 @@ pub struct Block {
     pub name: String,
     pub full_name: String,
     pub topics: Vec<Topic>,
+    /// Answers for any topic of the block.
+    pub answer_templates: Vec<AnswerTemplate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -452,6 +465,18 @@ impl RegionPack {
     }
 
     /// The block a topic belongs to, with the topic.
+    /// The answer templates for a topic: the topic's own first, then its block's.
+    pub fn answer_templates(&self, topic: &str) -> Vec<&AnswerTemplate> {
+        match self.topic(topic) {
+            Some((block, t)) => t
+                .answer_templates
+                .iter()
+                .chain(&block.answer_templates)
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
     pub fn topic(&self, code: &str) -> Option<(&Block, &Topic)> {
         self.blocks.iter().find_map(|b| {
             b.topics
@@ -735,6 +760,8 @@ struct BlockEntry {
     name: String,
     full_name: String,
     topics: Vec<toml::Spanned<TopicEntry>>,
+    #[serde(default)]
+    answer_templates: Vec<AnswerTemplate>,
 }
 
 #[derive(Deserialize)]
@@ -743,6 +770,8 @@ struct TopicEntry {
     code: String,
     name: String,
     keywords: Vec<String>,
+    #[serde(default)]
+    answer_templates: Vec<AnswerTemplate>,
 }
 
 fn load_taxonomy(path: &Path, text: &str) -> Result<Vec<Block>, PackError> {
@@ -790,6 +819,7 @@ fn load_taxonomy(path: &Path, text: &str) -> Result<Vec<Block>, PackError> {
                     .into_iter()
                     .map(|k| k.to_lowercase())
                     .collect(),
+                answer_templates: checked_templates(path, line, topic.answer_templates)?,
             });
         }
         out.push(Block {
@@ -797,9 +827,28 @@ fn load_taxonomy(path: &Path, text: &str) -> Result<Vec<Block>, PackError> {
             name: block.name,
             full_name: block.full_name,
             topics,
+            answer_templates: checked_templates(path, line, block.answer_templates)?,
         });
     }
     Ok(out)
+}
+
+/// Answer templates with a title and a text each.
+fn checked_templates(
+    path: &Path,
+    line: Option<u64>,
+    templates: Vec<AnswerTemplate>,
+) -> Result<Vec<AnswerTemplate>, PackError> {
+    for t in &templates {
+        if t.title.trim().is_empty() || t.text.trim().is_empty() {
+            return Err(err(
+                path,
+                line,
+                "у шаблона ответа пустое название или текст".to_string(),
+            ));
+        }
+    }
+    Ok(templates)
 }
 
 fn load_organisations(

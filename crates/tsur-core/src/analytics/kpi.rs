@@ -100,7 +100,7 @@ pub(crate) fn timeliness(model: &ReadModel, i: usize, now_utc: i64) -> Option<bo
 
 /// Whether row `i` is overdue now: open, clock running, deadline passed (as `tsur stats` counts;
 /// a reopened appeal runs a new clock even though it was answered once).
-pub(crate) fn is_overdue(model: &ReadModel, i: usize, now_utc: i64) -> bool {
+pub fn is_overdue(model: &ReadModel, i: usize, now_utc: i64) -> bool {
     let status = model.status[i];
     let due = model.due[i];
     status.is_open() && !status.pauses_clock() && due != NO_TIME && due <= now_utc

@@ -22,6 +22,6 @@ pub mod ranking;
 pub mod report;
 pub mod surges;
 
-pub use kpi::{Figure, Filter, Kpis, figures, previous_period};
+pub use kpi::{Figure, Filter, Kpis, figures, is_overdue, previous_period};
 pub use model::{AppealFacts, Codes, NO_CODE, NO_ID, NO_TIME, ProblemInfo, ReadModel};
 pub use ranking::{Component, Ranked, rank};

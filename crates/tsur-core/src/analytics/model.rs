@@ -158,6 +158,19 @@ pub struct ProblemInfo {
     pub merged_into: Option<i64>,
 }
 
+impl ProblemInfo {
+    /// What the analytics keep of a problem record.
+    pub fn of(problem: &crate::domain::Problem) -> ProblemInfo {
+        ProblemInfo {
+            id: problem.id,
+            title: problem.title.clone(),
+            municipality: problem.municipality.as_ref().map(|c| c.as_str().to_string()),
+            opened: problem.opened_utc.timestamp(),
+            merged_into: problem.merged_into,
+        }
+    }
+}
+
 /// The columns. Row `i` of every column is the same appeal.
 #[derive(Debug, Clone, Default)]
 pub struct ReadModel {

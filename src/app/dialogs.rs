@@ -1,0 +1,296 @@
+//! Dialogs: the value an action needs (an organisation, a topic, a person, a note…) and the
+//! settings window. Enter confirms, Escape cancels.
+
+use super::command::UiCommand;
+use super::{Notice, TsurApp};
+use crate::settings::{Basemap, Settings, ThemeChoice, masked_token};
+use tsur_core::sync::ActionKind;
+
+/// Choices shown in a list at most (type to narrow them).
+const LIST_LIMIT: usize = 60;
+
+pub(super) fn dialog_ui(app: &mut TsurApp, ctx: &egui::Context) {
+    let Some(mut dialog) = app.dialog.take() else {
+        return;
+    };
+    let super::Phase::Ready(snapshot) = &app.phase else {
+        return;
+    };
+    let pack = snapshot.pack.clone();
+    let mut confirmed: Option<ActionKind> = None;
+    let mut cancel = false;
+    let count = dialog.targets.len();
+    let title = format!(
+        "{} — {}",
+        dialog.command.label_ru().trim_end_matches('…'),
+        if count == 1 {
+            format!("обращение №{}", dialog.targets[0].0)
+        } else {
+            format!("обращений: {count}")
+        }
+    );
+    let modal = egui::Modal::new(egui::Id::unique("action_dialog")).show(ctx, |ui| {
+        ui.set_width(480.0);
+        ui.heading(title);
+        let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
+        match dialog.command {
+            UiCommand::Route | UiCommand::Classify => {
+                let edit = ui.add(
+                    egui::TextEdit::singleline(&mut dialog.text)
+                        .hint_text("Начните вводить название…")
+                        .desired_width(f32::INFINITY),
+                );
+                edit.request_focus();
+                let words: Vec<String> = dialog
+                    .text
+                    .split_whitespace()
+                    .map(str::to_lowercase)
+                    .collect();
+                let matches = |name: &str| {
+                    let name = name.to_lowercase();
+                    words.iter().all(|w| name.contains(w.as_str()))
+                };
+                let options: Vec<(String, String)> = if dialog.command == UiCommand::Route {
+                    pack.organisations
+                        .iter()
+                        .filter(|o| matches(&o.name))
+                        .map(|o| (o.code.to_string(), o.name.clone()))
+                        .take(LIST_LIMIT)
+                        .collect()
+                } else {
+                    pack.blocks
+                        .iter()
+                        .flat_map(|b| {
+                            b.topics
+                                .iter()
+                                .map(move |t| (t.code.to_string(), format!("{} · {}", b.name, t.name)))
+                        })
+                        .filter(|(_, name)| matches(name))
+                        .take(LIST_LIMIT)
+                        .collect()
+                };
+                egui::ScrollArea::vertical().max_height(320.0).show(ui, |ui| {
+                    for (code, name) in &options {
+                        let chosen = dialog.choice.as_deref() == Some(code.as_str());
+                        if ui.selectable_label(chosen, name).clicked() {
+                            dialog.choice = Some(code.clone());
+                        }
+                    }
+                    if options.is_empty() {
+                        ui.weak("Ничего не найдено");
+                    }
+                });
+                // Enter takes the chosen line, or the first that matches.
+                let choice = dialog
+                    .choice
+                    .clone()
+                    .filter(|c| options.iter().any(|(code, _)| code == c))
+                    .or_else(|| (enter && !options.is_empty()).then(|| options[0].0.clone()));
+                let ok = ui
+                    .add_enabled(choice.is_some(), egui::Button::new("Применить (Enter)"))
+                    .clicked();
+                if (ok || enter)
+                    && let Some(code) = choice
+                {
+                    confirmed = Some(if dialog.command == UiCommand::Route {
+                        ActionKind::Route { organisation: code }
+                    } else {
+                        ActionKind::Classify { topic: code }
+                    });
+                }
+            }
+            command => {
+                let (hint, needs_text, numeric) = match command {
+                    UiCommand::Assign => ("Кому: фамилия или учётная запись", true, false),
+                    UiCommand::Extend => ("Почему продлевается срок (уведомление заявителю)", false, false),
+                    UiCommand::MergeIntoProblem => ("Номер проблемы", true, true),
+                    UiCommand::MarkDuplicate => ("Номер обращения-оригинала", true, true),
+                    _ => ("Текст заметки", true, false),
+                };
+                let edit = ui.add(
+                    egui::TextEdit::singleline(&mut dialog.text)
+                        .hint_text(hint)
+                        .desired_width(f32::INFINITY),
+                );
+                edit.request_focus();
+                let text = dialog.text.trim().to_string();
+                let number = text.trim_start_matches('№').trim().parse::<i64>().ok();
+                let valid = (!needs_text || !text.is_empty()) && (!numeric || number.is_some());
+                if numeric && !text.is_empty() && number.is_none() {
+                    ui.colored_label(crate::theme::ERROR_TEXT, "нужен номер");
+                }
+                let ok = ui
+                    .add_enabled(valid, egui::Button::new("Применить (Enter)"))
+                    .clicked();
+                if (ok || enter) && valid {
+                    let why = (!text.is_empty()).then(|| text.clone());
+                    confirmed = match command {
+                        UiCommand::Assign => Some(ActionKind::Assign { to: text }),
+                        UiCommand::Extend => Some(ActionKind::Extend { why }),
+                        UiCommand::MergeIntoProblem => {
+                            number.map(|problem| ActionKind::MergeIntoProblem { problem })
+                        }
+                        UiCommand::MarkDuplicate => {
+                            number.map(|of| ActionKind::MarkDuplicate { of })
+                        }
+                        _ => Some(ActionKind::Note { text }),
+                    };
+                }
+            }
+        }
+        if ui.button("Отмена (Esc)").clicked() {
+            cancel = true;
+        }
+    });
+    if modal.should_close() {
+        cancel = true;
+    }
+    match confirmed {
+        Some(kind) => {
+            app.act(dialog.targets, kind);
+        }
+        None if !cancel => app.dialog = Some(dialog),
+        None => {}
+    }
+}
+
+/// The settings being edited, applied on «Сохранить».
+pub(super) struct SettingsDraft {
+    settings: Settings,
+    /// A new token typed in; empty keeps the saved one.
+    new_token: String,
+    saved_token: Option<String>,
+    forget_token: bool,
+}
+
+impl SettingsDraft {
+    pub(super) fn new(settings: &Settings, saved_token: Option<String>) -> SettingsDraft {
+        SettingsDraft {
+            settings: settings.clone(),
+            new_token: String::new(),
+            saved_token,
+            forget_token: false,
+        }
+    }
+}
+
+pub(super) fn settings_ui(app: &mut TsurApp, ctx: &egui::Context) {
+    let Some(mut draft) = app.settings_window.take() else {
+        return;
+    };
+    let mut save = false;
+    let mut close = false;
+    let modal = egui::Modal::new(egui::Id::unique("settings")).show(ctx, |ui| {
+        ui.set_width(520.0);
+        ui.heading("Настройки");
+        egui::Grid::new("settings_grid").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+            ui.label("Сервер ЦУР");
+            ui.add(
+                egui::TextEdit::singleline(&mut draft.settings.server_url)
+                    .hint_text("https://tsur.example.ru (пусто — встроенный демо-сервер)")
+                    .desired_width(320.0),
+            );
+            ui.end_row();
+            ui.label("Токен доступа");
+            ui.vertical(|ui| {
+                match (&draft.saved_token, draft.forget_token) {
+                    (Some(t), false) => {
+                        ui.horizontal(|ui| {
+                            ui.label(format!("сохранён: {}", masked_token(t)));
+                            if ui.small_button("Забыть").clicked() {
+                                draft.forget_token = true;
+                            }
+                        });
+                    }
+                    _ => {
+                        ui.weak("не сохранён");
+                    }
+                }
+                ui.add(
+                    egui::TextEdit::singleline(&mut draft.new_token)
+                        .password(true)
+                        .hint_text("новый токен")
+                        .desired_width(320.0),
+                );
+            });
+            ui.end_row();
+            ui.label("Подложка карты");
+            ui.vertical(|ui| {
+                for b in [Basemap::None, Basemap::Tiles] {
+                    ui.selectable_value(&mut draft.settings.basemap, b, b.label_ru());
+                }
+                if draft.settings.basemap == Basemap::Tiles {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut draft.settings.tile_url)
+                            .desired_width(320.0),
+                    )
+                    .on_hover_text(
+                        "Адрес тайлов {z}/{x}/{y}: тайловый сервер ЦУР. Публичные тайлы OpenStreetMap — только для лёгкого использования, как требуют их правила",
+                    );
+                }
+            });
+            ui.end_row();
+            ui.label("Тема");
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut draft.settings.theme, ThemeChoice::Light, "Светлая");
+                ui.selectable_value(&mut draft.settings.theme, ThemeChoice::Dark, "Тёмная");
+            });
+            ui.end_row();
+            ui.label("Язык");
+            ui.label("Русский");
+            ui.end_row();
+        });
+        ui.weak("Сервер и токен применяются при следующем запуске.");
+        ui.horizontal(|ui| {
+            if ui.button("Сохранить").clicked() {
+                save = true;
+            }
+            if ui.button("Отмена").clicked() {
+                close = true;
+            }
+        });
+    });
+    if modal.should_close() {
+        close = true;
+    }
+    if save {
+        let mut errors = Vec::new();
+        if let Some(store) = &app.settings_store {
+            if draft.forget_token
+                && let Err(e) = store.set_token("")
+            {
+                errors.push(format!("{e:#}"));
+            }
+            if !draft.new_token.trim().is_empty()
+                && let Err(e) = store.set_token(&draft.new_token)
+            {
+                errors.push(format!("{e:#}"));
+            }
+        }
+        app.settings = Settings {
+            period: app.query.period,
+            area_measure: app.query.area_measure,
+            layers: app.settings.layers,
+            ..draft.settings
+        };
+        crate::theme::apply(ctx, app.settings.theme);
+        app.save_settings();
+        if errors.is_empty() {
+            if app.notice.as_ref().is_none_or(|n| !n.is_error) {
+                app.notice = Some(Notice {
+                    text: "Настройки сохранены".into(),
+                    is_error: false,
+                });
+            }
+        } else {
+            app.notice = Some(Notice {
+                text: errors.join("; "),
+                is_error: true,
+            });
+        }
+        return;
+    }
+    if !close {
+        app.settings_window = Some(draft);
+    }
+}

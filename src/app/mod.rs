@@ -1,0 +1,1049 @@
+//! The desktop app (egui): the shell (modes, filters, sync status, commands), the operator
+//! screen (KPI panel, map, block queues, case) and the review. Everything that reads or writes
+//! data runs on the view worker ([`crate::views`]); the frame only draws what it last received.
+
+mod case;
+pub mod command;
+mod dialogs;
+mod operator;
+mod review;
+
+use crate::loader::{self, LoadEvent, Loader, Replica, Snapshot, Source, SyncStatus};
+use crate::settings::{Settings, SettingsStore};
+use crate::theme;
+use crate::views::{
+    self, CaseView, OperatorQuery, OperatorView, Period, QueueTab, ViewEvent, ViewRequest,
+};
+use anyhow::Result;
+use command::{Mode, Palette, UiCommand};
+use egui::RichText;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use tsur_core::clock::{SharedClock, SystemClock};
+use tsur_core::domain::AppealId;
+use tsur_core::sync::ActionKind;
+use walkers::MapMemory;
+
+/// Appeals the embedded demo server is seeded with on first start.
+pub const FIRST_START_DEMO_APPEALS: u64 = 200_000;
+
+/// Overrides the size of the demo region created on first start (small laptops, scripts).
+pub const DEMO_APPEALS_ENV: &str = "TSUR_DEMO_APPEALS";
+
+fn demo_appeals_from_env() -> Result<u64> {
+    match std::env::var(DEMO_APPEALS_ENV) {
+        Err(_) => Ok(FIRST_START_DEMO_APPEALS),
+        Ok(raw) => match raw.trim().parse::<u64>() {
+            Ok(n) if (1..=crate::cli::MAX_DEMO_APPEALS).contains(&n) => Ok(n),
+            _ => anyhow::bail!(
+                "{DEMO_APPEALS_ENV}=«{raw}»: ожидается число от 1 до {}",
+                crate::cli::MAX_DEMO_APPEALS
+            ),
+        },
+    }
+}
+
+/// Where the escalation of п.10.2 goes from a block's queue.
+const ESCALATE_TO: &str = "block_head";
+
+/// How the app is started.
+#[derive(Clone)]
+pub struct AppOptions {
+    pub source: Source,
+    pub clock: SharedClock,
+    /// Where settings are kept; `None`: not kept (nothing is written).
+    pub settings: Option<SettingsStore>,
+    /// The mode to start in.
+    pub mode: Mode,
+}
+
+impl AppOptions {
+    /// The defaults of `cargo run`: the demo replica in the data directory and the bundled pack,
+    /// or the server saved in the settings. `server` is the URL and token of a server given on
+    /// the command line; `ca_cert` a PEM file of extra certificates to trust for `https://`.
+    pub fn new(
+        db: Option<PathBuf>,
+        server: Option<(String, String)>,
+        ca_cert: Option<PathBuf>,
+        pack: Option<PathBuf>,
+    ) -> Result<Self> {
+        let data_dir = || {
+            crate::paths::data_dir().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "не удалось определить каталог данных пользователя; задайте переменную {}",
+                    crate::paths::DATA_DIR_ENV
+                )
+            })
+        };
+        let settings = SettingsStore::default_location();
+        // A server saved in the settings, unless the command line names one or a file.
+        let server = match (server, &settings, &db) {
+            (Some(s), _, _) => Some(s),
+            (None, Some(store), None) => {
+                let saved = store.load().unwrap_or_default();
+                match (saved.server_url.trim(), store.token().ok().flatten()) {
+                    ("", _) | (_, None) => None,
+                    (url, Some(token)) => Some((url.to_string(), token)),
+                }
+            }
+            _ => None,
+        };
+        let replica = match (db, server) {
+            (Some(path), None) => Replica::Existing(path),
+            (db, Some((server, token))) => Replica::Remote {
+                db: match db {
+                    Some(db) => db,
+                    None => data_dir()?.join(crate::paths::replica_file_for(&server)),
+                },
+                server,
+                token,
+                ca_cert,
+            },
+            (None, None) => Replica::Demo(data_dir()?),
+        };
+        Ok(AppOptions {
+            source: Source {
+                replica,
+                pack_dir: crate::paths::pack_dir(pack.as_deref()),
+                demo_appeals: demo_appeals_from_env()?,
+            },
+            clock: Arc::new(SystemClock),
+            settings,
+            mode: Mode::Operator,
+        })
+    }
+}
+
+enum Phase {
+    Starting,
+    Progress { what: String, done: u64, total: u64 },
+    Reading,
+    Ready(Box<Snapshot>),
+    Failed(String),
+}
+
+/// A short message at the bottom of the window: what was done, or what went wrong.
+struct Notice {
+    text: String,
+    is_error: bool,
+}
+
+/// An action that needs a value before it is recorded.
+pub(crate) struct Dialog {
+    pub command: UiCommand,
+    /// The appeals it applies to, with the versions seen.
+    pub targets: Vec<(AppealId, i64)>,
+    pub text: String,
+    /// The choice in a list (organisation, topic), by code.
+    pub choice: Option<String>,
+}
+
+/// The egui application.
+pub struct TsurApp {
+    loader: Loader,
+    views: Sender<ViewRequest>,
+    view_events: Receiver<ViewEvent>,
+    clock: SharedClock,
+    phase: Phase,
+    /// Where syncing stands (none for a replica opened offline).
+    sync: Option<SyncStatus>,
+    settings: Settings,
+    settings_store: Option<SettingsStore>,
+    notice: Option<Notice>,
+    mode: Mode,
+    query: OperatorQuery,
+    /// The query the worker was last asked.
+    asked: Option<OperatorQuery>,
+    operator: Option<Box<OperatorView>>,
+    /// The worker is computing a newer view than the one shown.
+    computing: bool,
+    /// Numbers the requests that change the operator view (see `OperatorView::seq`).
+    request_seq: u64,
+    open_case: Option<AppealId>,
+    case: Option<Box<CaseView>>,
+    /// The case shown is from before an action (a fresher one is coming).
+    case_stale: bool,
+    review_period: Period,
+    review_asked: Option<Period>,
+    review: Option<Box<views::ReviewData>>,
+    review_tab: review::ReviewTab,
+    selected: BTreeSet<AppealId>,
+    cursor: Option<AppealId>,
+    /// Scroll the queue to the cursor on the next frame.
+    scroll_to_cursor: bool,
+    dialog: Option<Dialog>,
+    palette: Option<Palette>,
+    settings_window: Option<dialogs::SettingsDraft>,
+    focus_search: bool,
+    focus_composer: bool,
+    composer: String,
+    composer_on_merits: bool,
+    commands: Vec<UiCommand>,
+    /// An appeal to open after this frame (a link in the case panel).
+    pending_open: Option<AppealId>,
+    /// An action to record after this frame (the answer composer).
+    pending_action: Option<(Vec<(AppealId, i64)>, ActionKind)>,
+    map_memory: MapMemory,
+    /// Whether the map has been zoomed to fit the region once.
+    map_fitted: bool,
+    logged_first_view: bool,
+    heat_texture: crate::map::HeatTexture,
+    /// The basemap's tiles and the URL they come from (made when first shown).
+    tiles: Option<(String, walkers::HttpTiles)>,
+    /// Counts operator views received (the heat texture is made again for a new one).
+    view_generation: u64,
+}
+
+impl TsurApp {
+    pub fn new(ctx: &egui::Context, options: AppOptions) -> Self {
+        let (views, requests) = channel();
+        let (events_tx, view_events) = channel();
+        let repaint_ctx = ctx.clone();
+        let mut notice = None;
+        if let Err(e) = views::spawn(requests, events_tx, options.clock.clone(), move || {
+            repaint_ctx.request_repaint()
+        }) {
+            notice = Some(Notice {
+                text: format!("не удалось запустить фоновый поток: {e}"),
+                is_error: true,
+            });
+        }
+        let repaint_ctx = ctx.clone();
+        let loader = loader::spawn(
+            options.source,
+            options.clock.clone(),
+            views.clone(),
+            move || repaint_ctx.request_repaint(),
+        );
+        let (settings, settings_error) = match &options.settings {
+            Some(store) => match store.load() {
+                Ok(s) => (s, None),
+                Err(e) => (Settings::default(), Some(format!("{e:#}"))),
+            },
+            None => (Settings::default(), None),
+        };
+        if let Some(text) = settings_error {
+            notice = Some(Notice {
+                text,
+                is_error: true,
+            });
+        }
+        theme::apply(ctx, settings.theme);
+        let query = OperatorQuery {
+            period: settings.period,
+            area_measure: settings.area_measure,
+            ..OperatorQuery::default()
+        };
+        TsurApp {
+            loader,
+            views,
+            view_events,
+            clock: options.clock,
+            phase: Phase::Starting,
+            sync: None,
+            review_period: settings.period,
+            settings,
+            settings_store: options.settings,
+            notice,
+            mode: options.mode,
+            query,
+            asked: None,
+            operator: None,
+            computing: false,
+            request_seq: 0,
+            open_case: None,
+            case: None,
+            case_stale: false,
+            review_asked: None,
+            review: None,
+            review_tab: review::ReviewTab::Comparison,
+            selected: BTreeSet::new(),
+            cursor: None,
+            scroll_to_cursor: false,
+            dialog: None,
+            palette: None,
+            settings_window: None,
+            focus_search: false,
+            focus_composer: false,
+            composer: String::new(),
+            composer_on_merits: true,
+            commands: Vec::new(),
+            pending_open: None,
+            pending_action: None,
+            map_memory: MapMemory::default(),
+            map_fitted: false,
+            logged_first_view: false,
+            heat_texture: crate::map::HeatTexture::default(),
+            tiles: None,
+            view_generation: 0,
+        }
+    }
+
+    /// Whether the data has loaded and the operator screen has its first figures (for tests and
+    /// the screenshot script).
+    pub fn is_ready(&self) -> bool {
+        matches!(self.phase, Phase::Ready(_)) && self.operator.is_some()
+    }
+
+    /// Whether the worker has answered the newest query (for tests).
+    pub fn is_settled(&self) -> bool {
+        self.is_ready()
+            && self.commands.is_empty()
+            && self.pending_open.is_none()
+            && self.pending_action.is_none()
+            && !self.computing
+            && self.asked.as_ref() == Some(&self.query)
+            && self.open_case == self.case.as_ref().map(|c| c.appeal.id)
+            && !self.case_stale
+    }
+
+    /// The map's zoom level (for tests).
+    pub fn map_zoom(&self) -> f64 {
+        self.map_memory.zoom()
+    }
+
+    /// The error shown, if loading failed.
+    pub fn failure(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Failed(msg) => Some(msg),
+            _ => None,
+        }
+    }
+
+    /// The settings as they are now (for tests).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The operator screen's query (for tests).
+    pub fn query(&self) -> &OperatorQuery {
+        &self.query
+    }
+
+    /// The appeals marked in the queue (for tests).
+    pub fn selected(&self) -> Vec<AppealId> {
+        self.selected.iter().copied().collect()
+    }
+
+    /// The queue's rows as shown (for tests).
+    pub fn queue_rows(&self) -> Vec<views::QueueRow> {
+        self.rows().to_vec()
+    }
+
+    /// Appeals in the queue, shown or not (for tests).
+    pub fn queue_len(&self) -> usize {
+        self.operator.as_ref().map_or(0, |v| v.queue_len)
+    }
+
+    /// Whether the review has its figures (for tests).
+    pub fn has_review(&self) -> bool {
+        self.review
+            .as_ref()
+            .is_some_and(|r| r.period == self.review_period)
+    }
+
+    /// Runs a command as if from its key or the palette (for tests and menus).
+    pub fn run(&mut self, command: UiCommand) {
+        self.commands.push(command);
+    }
+
+    fn poll(&mut self) {
+        while let Ok(event) = self.loader.events.try_recv() {
+            match event {
+                LoadEvent::Progress { what, done, total } => {
+                    // Progress never hides data already on screen (later syncs report none).
+                    if !matches!(self.phase, Phase::Ready(_)) {
+                        self.phase = Phase::Progress { what, done, total };
+                    }
+                }
+                LoadEvent::Reading => {
+                    if !matches!(self.phase, Phase::Ready(_)) {
+                        self.phase = Phase::Reading;
+                    }
+                }
+                LoadEvent::Ready(snapshot) => self.phase = Phase::Ready(snapshot),
+                LoadEvent::Sync(status) => self.sync = Some(status),
+                LoadEvent::Failed(msg) => {
+                    if !matches!(self.phase, Phase::Ready(_)) {
+                        self.phase = Phase::Failed(msg);
+                    }
+                }
+            }
+        }
+        while let Ok(event) = self.view_events.try_recv() {
+            match event {
+                ViewEvent::Loading => self.computing = true,
+                ViewEvent::Operator(view) => {
+                    if !self.logged_first_view
+                        && let Phase::Ready(s) = &self.phase
+                    {
+                        // One line for people and scripts (scripts/screenshot.sh waits for it).
+                        eprintln!(
+                            "tsur: открыта реплика {}: {} обращений",
+                            s.db_path.display(),
+                            view.totals.replica
+                        );
+                        self.logged_first_view = true;
+                    }
+                    self.computing = view.query != self.query || view.seq < self.request_seq;
+                    // Marks of appeals no longer in the queue are kept: a bulk action names
+                    // them, and they come back when the filter does.
+                    self.operator = Some(view);
+                    self.view_generation += 1;
+                }
+                ViewEvent::Case(case) => {
+                    if Some(case.appeal.id) == self.open_case {
+                        self.case = Some(case);
+                        self.case_stale = false;
+                    }
+                }
+                ViewEvent::Review(report) => self.review = Some(report),
+                ViewEvent::Queued { count, what } => {
+                    self.notice = Some(Notice {
+                        text: if count == 1 {
+                            format!("«{what}»: записано, будет отправлено на сервер")
+                        } else {
+                            format!(
+                                "«{what}» для {count} обращений: записано, будет отправлено на сервер"
+                            )
+                        },
+                        is_error: false,
+                    });
+                }
+                ViewEvent::Failed(text) => {
+                    self.computing = false;
+                    self.case_stale = false;
+                    self.notice = Some(Notice {
+                        text,
+                        is_error: true,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Asks the worker for what the screen shows, when that changed.
+    fn ask(&mut self) {
+        if !matches!(self.phase, Phase::Ready(_)) {
+            return;
+        }
+        if self.asked.as_ref() != Some(&self.query) {
+            self.request_seq += 1;
+            let _ = self.views.send(ViewRequest::Operator {
+                query: self.query.clone(),
+                seq: self.request_seq,
+            });
+            self.asked = Some(self.query.clone());
+            self.computing = true;
+        }
+        if self.mode == Mode::Review && self.review_asked != Some(self.review_period) {
+            let _ = self.views.send(ViewRequest::Review(self.review_period));
+            self.review_asked = Some(self.review_period);
+        }
+    }
+
+    fn open_case(&mut self, id: AppealId) {
+        if self.open_case != Some(id) {
+            self.open_case = Some(id);
+            self.composer.clear();
+            let _ = self.views.send(ViewRequest::Case(id));
+        }
+        self.cursor = Some(id);
+    }
+
+    fn rows(&self) -> &[views::QueueRow] {
+        self.operator.as_ref().map_or(&[], |v| v.rows.as_slice())
+    }
+
+    /// What an action applies to: the marked appeals, or else the one under the cursor (or the
+    /// open case).
+    fn targets(&self) -> Vec<(AppealId, i64)> {
+        let version = |id: AppealId| {
+            self.rows()
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| r.version)
+                .or_else(|| {
+                    self.case
+                        .as_ref()
+                        .filter(|c| c.appeal.id == id)
+                        .map(|c| c.appeal.version)
+                })
+        };
+        let ids: Vec<AppealId> = if self.selected.is_empty() {
+            self.cursor.or(self.open_case).into_iter().collect()
+        } else {
+            self.selected.iter().copied().collect()
+        };
+        ids.into_iter()
+            .filter_map(|id| Some((id, version(id)?)))
+            .collect()
+    }
+
+    fn act(&mut self, targets: Vec<(AppealId, i64)>, kind: ActionKind) {
+        if let Phase::Ready(s) = &self.phase
+            && !s.can_act
+        {
+            self.notice = Some(Notice {
+                text: "реплика открыта без сервера (только чтение): действия не записываются"
+                    .into(),
+                is_error: true,
+            });
+            return;
+        }
+        if targets.is_empty() {
+            self.notice = Some(Notice {
+                text: "выберите обращение в очереди (J/K или щелчок), затем действие".into(),
+                is_error: true,
+            });
+            return;
+        }
+        self.request_seq += 1;
+        let _ = self.views.send(ViewRequest::Act {
+            appeals: targets,
+            kind,
+            seq: self.request_seq,
+        });
+        // The worker answers with the queue and the case as they are after it.
+        self.computing = true;
+        self.case_stale = self.open_case.is_some();
+    }
+
+    fn move_cursor(&mut self, step: isize) {
+        let rows = self.rows();
+        if rows.is_empty() {
+            return;
+        }
+        let at = self
+            .cursor
+            .and_then(|id| rows.iter().position(|r| r.id == id));
+        let next = match at {
+            None => 0,
+            Some(i) => (i as isize + step).clamp(0, rows.len() as isize - 1) as usize,
+        };
+        self.cursor = Some(rows[next].id);
+        self.scroll_to_cursor = true;
+    }
+
+    fn tabs(&self) -> Vec<QueueTab> {
+        let mut tabs = vec![QueueTab::All];
+        if let Phase::Ready(s) = &self.phase {
+            tabs.extend(
+                s.pack
+                    .blocks
+                    .iter()
+                    .map(|b| QueueTab::Block(b.code.to_string())),
+            );
+        }
+        tabs.push(QueueTab::Escalated);
+        tabs.push(QueueTab::Overdue);
+        tabs
+    }
+
+    fn switch_tab(&mut self, step: isize) {
+        let tabs = self.tabs();
+        let at = tabs.iter().position(|t| *t == self.query.tab).unwrap_or(0) as isize;
+        let next = (at + step).rem_euclid(tabs.len() as isize) as usize;
+        self.query.tab = tabs[next].clone();
+    }
+
+    fn save_settings(&mut self) {
+        self.settings.period = self.query.period;
+        self.settings.area_measure = self.query.area_measure;
+        if let Some(store) = &self.settings_store
+            && let Err(e) = store.save(&self.settings)
+        {
+            self.notice = Some(Notice {
+                text: format!("{e:#}"),
+                is_error: true,
+            });
+        }
+    }
+
+    /// Runs the commands of this frame.
+    fn run_commands(&mut self, ctx: &egui::Context) {
+        let mut commands = std::mem::take(&mut self.commands);
+        if self.palette.is_none() && self.dialog.is_none() && self.settings_window.is_none() {
+            commands.extend(command::pressed(ctx));
+        } else if ctx.input(|i| i.key_pressed(egui::Key::Escape)) && self.dialog.is_some() {
+            self.dialog = None;
+        }
+        for command in commands {
+            self.run_one(command);
+        }
+    }
+
+    fn run_one(&mut self, command: UiCommand) {
+        let layers = &mut self.settings.layers;
+        match command {
+            UiCommand::SwitchMode(mode) => {
+                if mode.is_available() {
+                    self.mode = mode;
+                } else {
+                    self.notice = Some(Notice {
+                        text: format!(
+                            "режим «{}» появится в следующей версии",
+                            mode.label_ru()
+                        ),
+                        is_error: false,
+                    });
+                }
+            }
+            UiCommand::OpenPalette => self.palette = Some(Palette::default()),
+            UiCommand::OpenSettings => {
+                let token = self
+                    .settings_store
+                    .as_ref()
+                    .and_then(|s| s.token().ok().flatten());
+                self.settings_window = Some(dialogs::SettingsDraft::new(&self.settings, token));
+            }
+            UiCommand::FocusSearch => {
+                self.mode = Mode::Operator;
+                self.focus_search = true;
+            }
+            UiCommand::NextRow => self.move_cursor(1),
+            UiCommand::PreviousRow => self.move_cursor(-1),
+            UiCommand::ToggleSelection => {
+                if let Some(id) = self.cursor
+                    && !self.selected.remove(&id)
+                {
+                    self.selected.insert(id);
+                }
+            }
+            UiCommand::SelectAll => {
+                let ids: Vec<AppealId> = self.rows().iter().map(|r| r.id).collect();
+                self.selected.extend(ids);
+            }
+            UiCommand::ClearSelection => self.selected.clear(),
+            UiCommand::OpenCase => {
+                if let Some(id) = self.cursor {
+                    self.open_case(id);
+                }
+            }
+            UiCommand::Close => {
+                if self.open_case.is_some() {
+                    self.open_case = None;
+                    self.case = None;
+                } else {
+                    self.selected.clear();
+                }
+            }
+            UiCommand::NextTab => self.switch_tab(1),
+            UiCommand::PreviousTab => self.switch_tab(-1),
+            UiCommand::Take => {
+                let targets = self.targets();
+                self.act(targets, ActionKind::Take);
+            }
+            UiCommand::Escalate => {
+                let targets = self.targets();
+                self.act(
+                    targets,
+                    ActionKind::Escalate {
+                        to: ESCALATE_TO.into(),
+                        why: None,
+                    },
+                );
+            }
+            UiCommand::AcceptSuggestion => {
+                let suggestion = self
+                    .case
+                    .as_ref()
+                    .and_then(|c| Some((c.appeal.id, c.appeal.version, c.appeal.suggestion.clone()?)));
+                match suggestion {
+                    Some((id, version, s)) => self.act(
+                        vec![(id, version)],
+                        ActionKind::Classify {
+                            topic: s.topic.as_str().to_string(),
+                        },
+                    ),
+                    None => {
+                        self.notice = Some(Notice {
+                            text: "у открытого обращения нет предложенной темы".into(),
+                            is_error: true,
+                        })
+                    }
+                }
+            }
+            UiCommand::Assign
+            | UiCommand::Classify
+            | UiCommand::Route
+            | UiCommand::Extend
+            | UiCommand::MergeIntoProblem
+            | UiCommand::MarkDuplicate
+            | UiCommand::AddNote => {
+                let targets = self.targets();
+                if targets.is_empty() {
+                    self.act(targets, ActionKind::Take);
+                } else {
+                    self.dialog = Some(Dialog {
+                        command,
+                        targets,
+                        text: String::new(),
+                        choice: None,
+                    });
+                }
+            }
+            UiCommand::Answer => {
+                if let Some(id) = self.cursor.or(self.open_case) {
+                    self.open_case(id);
+                    self.focus_composer = true;
+                }
+            }
+            UiCommand::ClearMunicipality => self.query.municipality = None,
+            UiCommand::ShowWholeRegion => {
+                self.map_memory.follow_my_position();
+                self.map_fitted = false;
+            }
+            UiCommand::ToggleHeat => layers.heat = !layers.heat,
+            UiCommand::ToggleAreas => layers.areas = !layers.areas,
+            UiCommand::ToggleProblems => layers.problems = !layers.problems,
+            UiCommand::ToggleAppeals => layers.appeals = !layers.appeals,
+        }
+        if matches!(
+            command,
+            UiCommand::ToggleHeat
+                | UiCommand::ToggleAreas
+                | UiCommand::ToggleProblems
+                | UiCommand::ToggleAppeals
+        ) {
+            self.save_settings();
+        }
+    }
+
+    /// The sync status in words: "данные на 14:32, в очереди 2 действия" or offline since when.
+    fn sync_text(&self, offset: chrono::FixedOffset) -> Option<(String, bool)> {
+        let s = self.sync.as_ref()?;
+        let now = self.clock.now_utc();
+        let time =
+            |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&offset).format("%H:%M").to_string();
+        let mut text = match (s.offline_since, s.data_as_of) {
+            (Some(since), Some(as_of)) => format!(
+                "нет связи с сервером с {}, данные на {}",
+                time(since),
+                time(as_of)
+            ),
+            (Some(since), None) => format!("нет связи с сервером с {}", time(since)),
+            (None, Some(as_of)) => format!(
+                "{}: данные на {}, отставание {} с",
+                s.server,
+                time(as_of),
+                (now - as_of).num_seconds().max(0)
+            ),
+            (None, None) => format!("{}: синхронизация…", s.server),
+        };
+        if s.pending_actions > 0 {
+            text.push_str(&format!(", в очереди действий: {}", s.pending_actions));
+        }
+        if s.conflicts > 0 {
+            text.push_str(&format!(", конфликтов: {}", s.conflicts));
+        }
+        if s.quarantined > 0 {
+            text.push_str(&format!(", в карантине записей: {}", s.quarantined));
+        }
+        Some((text, s.offline_since.is_some()))
+    }
+
+    fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
+        let mut save = false;
+        ui.horizontal_wrapped(|ui| {
+            ui.heading("tsur");
+            ui.separator();
+            for mode in Mode::ALL {
+                let selected = self.mode == mode;
+                let response = ui
+                    .add_enabled(
+                        mode.is_available(),
+                        egui::Button::selectable(selected, mode.label_ru()),
+                    )
+                    .on_disabled_hover_text("Появится в следующей версии");
+                if response.clicked() {
+                    self.commands.push(UiCommand::SwitchMode(mode));
+                }
+            }
+            ui.separator();
+            let Phase::Ready(s) = &self.phase else {
+                ui.label("Загрузка данных…");
+                return;
+            };
+            ui.label(&s.region_name);
+            let mut period = self.query.period;
+            egui::ComboBox::from_label("Период")
+                .selected_text(period.label_ru())
+                .show_ui(ui, |ui| {
+                    for p in Period::ALL {
+                        ui.selectable_value(&mut period, p, p.label_ru());
+                    }
+                });
+            if period != self.query.period {
+                self.query.period = period;
+                self.review_period = period;
+                save = true;
+            }
+            let mut municipality = self.query.municipality.clone();
+            let name = |code: &Option<String>| match code {
+                None => "Все муниципалитеты".to_string(),
+                Some(c) => s
+                    .pack
+                    .municipality(c)
+                    .map_or(c.clone(), |m| m.short_name.clone()),
+            };
+            egui::ComboBox::from_label("Территория")
+                .selected_text(name(&municipality))
+                .height(480.0)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut municipality, None, "Все муниципалитеты");
+                    let mut places: Vec<_> = s.places.iter().collect();
+                    places.sort_by(|a, b| a.name.cmp(&b.name));
+                    for place in places {
+                        ui.selectable_value(
+                            &mut municipality,
+                            Some(place.code.clone()),
+                            &place.name,
+                        );
+                    }
+                });
+            if municipality != self.query.municipality {
+                self.query.municipality = municipality;
+            }
+            ui.separator();
+            let kind = if s.is_demo {
+                "Демо-реплика"
+            } else {
+                "Реплика"
+            };
+            match self.sync_text(s.utc_offset) {
+                Some((text, offline)) => {
+                    let text = RichText::new(text);
+                    let hover = self
+                        .sync
+                        .as_ref()
+                        .and_then(|s| s.last_error.clone())
+                        .unwrap_or_else(|| "Синхронизация с сервером ЦУР".into());
+                    ui.label(if offline {
+                        text.color(theme::ERROR_TEXT)
+                    } else {
+                        text
+                    })
+                    .on_hover_text(format!("{hover}\n{kind}: {}", s.db_path.display()));
+                }
+                None => {
+                    ui.label(format!("{kind} без сервера, только чтение"))
+                        .on_hover_text(s.db_path.display().to_string());
+                }
+            }
+            if self.computing {
+                ui.spinner().on_hover_text("Пересчёт показателей");
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .button("⚙")
+                    .on_hover_text(format!(
+                        "Настройки ({})",
+                        UiCommand::OpenSettings.shortcut_text(ui.ctx())
+                    ))
+                    .clicked()
+                {
+                    self.commands.push(UiCommand::OpenSettings);
+                }
+                if ui
+                    .button("Команды")
+                    .on_hover_text(UiCommand::OpenPalette.shortcut_text(ui.ctx()))
+                    .clicked()
+                {
+                    self.commands.push(UiCommand::OpenPalette);
+                }
+            });
+        });
+        if save {
+            self.save_settings();
+        }
+    }
+
+    fn notice_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(notice) = &self.notice else {
+            return;
+        };
+        let mut close = false;
+        egui::Panel::bottom("notice").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let text = RichText::new(&notice.text);
+                ui.label(if notice.is_error {
+                    text.color(theme::ERROR_TEXT)
+                } else {
+                    text
+                });
+                if ui.small_button("×").on_hover_text("Скрыть").clicked() {
+                    close = true;
+                }
+            });
+        });
+        if close {
+            self.notice = None;
+        }
+    }
+
+    fn loading_ui(&self, ui: &mut egui::Ui) {
+        let (text, fraction) = match &self.phase {
+            Phase::Starting => ("Открываем данные…".to_string(), None),
+            Phase::Progress { what, done, total } => (
+                format!(
+                    "{what} — {} из {}",
+                    group_digits(*done),
+                    group_digits(*total)
+                ),
+                Some(*done as f32 / (*total).max(1) as f32),
+            ),
+            Phase::Reading | Phase::Ready(_) => ("Читаем реплику…".to_string(), None),
+            Phase::Failed(msg) => (msg.clone(), None),
+        };
+        let failed = matches!(self.phase, Phase::Failed(_));
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.vertical_centered(|ui| {
+                ui.add_space(ui.available_height() / 3.0);
+                if failed {
+                    ui.label(
+                        RichText::new("Не удалось открыть данные")
+                            .heading()
+                            .color(theme::ERROR_TEXT),
+                    );
+                    ui.label(text);
+                } else {
+                    ui.label(RichText::new(text).heading());
+                    match fraction {
+                        Some(f) => {
+                            ui.add(
+                                egui::ProgressBar::new(f)
+                                    .show_percentage()
+                                    .desired_width(420.0),
+                            );
+                        }
+                        None => {
+                            ui.spinner();
+                        }
+                    }
+                }
+            });
+        });
+    }
+}
+
+impl eframe::App for TsurApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.poll();
+        let ctx = ui.ctx().clone();
+        self.run_commands(&ctx);
+        self.ask();
+        egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
+        self.notice_ui(ui);
+        if !self.is_ready() {
+            self.loading_ui(ui);
+            return;
+        }
+        match self.mode {
+            Mode::Review => review::review_ui(self, ui),
+            _ => operator::operator_ui(self, ui),
+        }
+        if let Some(id) = self.pending_open.take() {
+            self.open_case(id);
+        }
+        if let Some((targets, kind)) = self.pending_action.take() {
+            self.act(targets, kind);
+        }
+        dialogs::dialog_ui(self, &ctx);
+        dialogs::settings_ui(self, &ctx);
+        if let Some(palette) = self.palette.as_mut() {
+            let (chosen, close) = palette.ui(&ctx);
+            if close {
+                self.palette = None;
+            }
+            if let Some(command) = chosen {
+                self.commands.push(command);
+                ctx.request_repaint();
+            }
+        }
+    }
+}
+
+/// Runs the app in a native window.
+pub fn run_native(
+    db: Option<PathBuf>,
+    server: Option<(String, String)>,
+    ca_cert: Option<PathBuf>,
+    pack: Option<PathBuf>,
+) -> Result<()> {
+    let options = AppOptions::new(db, server, ca_cert, pack)?;
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("tsur — ситуационный центр ЦУР")
+            .with_inner_size([1600.0, 900.0])
+            .with_min_inner_size([900.0, 560.0])
+            .with_icon(
+                eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png"))
+                    .unwrap_or_default(),
+            ),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "tsur",
+        native,
+        Box::new(move |cc| Ok(Box::new(TsurApp::new(&cc.egui_ctx, options)))),
+    )
+    .map_err(|e| anyhow::anyhow!("не удалось открыть окно: {e}"))
+}
+
+/// "1 234 567" with thin spaces between groups, as Russian typography has it.
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{202F}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Unix seconds as local "дд.мм.гггг чч:мм".
+fn local_time(secs: i64, offset: chrono::FixedOffset) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| {
+            t.with_timezone(&offset)
+                .format("%d.%m.%Y %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// A countdown to a deadline: "через 2 д 4 ч", "просрочено на 3 ч".
+fn countdown(due: i64, now: i64) -> String {
+    let left = due - now;
+    let span = left.unsigned_abs();
+    let (days, hours, minutes) = (span / 86_400, span % 86_400 / 3_600, span % 3_600 / 60);
+    let amount = if days > 0 {
+        format!("{days} д {hours} ч")
+    } else if hours > 0 {
+        format!("{hours} ч {minutes} мин")
+    } else {
+        format!("{minutes} мин")
+    };
+    if left >= 0 {
+        format!("через {amount}")
+    } else {
+        format!("просрочено на {amount}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countdowns_read_as_people_say_them() {
+        assert_eq!(countdown(1_000 + 2 * 86_400 + 4 * 3_600, 1_000), "через 2 д 4 ч");
+        assert_eq!(countdown(1_000, 1_000 + 3 * 3_600), "просрочено на 3 ч 0 мин");
+        assert_eq!(countdown(1_000 + 120, 1_000), "через 2 мин");
+    }
+}
