@@ -58,9 +58,15 @@ impl walkers::sources::TileSource for TemplateSource {
 
 /// Tiles from `url`, kept in the disk cache `cache_dir` (walkers also keeps the last 256 in
 /// memory). Downloads and decoding run on walkers' own threads.
-pub fn http_tiles(url: &str, cache_dir: Option<std::path::PathBuf>, ctx: &egui::Context) -> walkers::HttpTiles {
+pub fn http_tiles(
+    url: &str,
+    cache_dir: Option<std::path::PathBuf>,
+    ctx: &egui::Context,
+) -> walkers::HttpTiles {
     walkers::HttpTiles::with_options(
-        TemplateSource { url: url.to_string() },
+        TemplateSource {
+            url: url.to_string(),
+        },
         walkers::HttpOptions {
             cache: cache_dir,
             user_agent: Some(walkers::HeaderValue::from_static("tsur/0.1")),
@@ -104,9 +110,8 @@ impl HeatTexture {
     ) -> Option<egui::TextureId> {
         if self.texture.is_none() || self.generation != generation {
             self.generation = generation;
-            self.texture = heat_image(grid).map(|image| {
-                ctx.load_texture("heat", image, egui::TextureOptions::LINEAR)
-            });
+            self.texture = heat_image(grid)
+                .map(|image| ctx.load_texture("heat", image, egui::TextureOptions::LINEAR));
         }
         self.texture.as_ref().map(|t| t.id())
     }
@@ -170,9 +175,7 @@ impl Plugin for RegionOverlay<'_> {
 
         // Heat: one texture, drawn as horizontal strips so the Mercator stretch is right.
         if self.layers.heat
-            && let Some(texture) = self
-                .heat_texture
-                .get(ui.ctx(), &view.heat, self.generation)
+            && let Some(texture) = self.heat_texture.get(ui.ctx(), &view.heat, self.generation)
         {
             let grid = &view.heat;
             let mut mesh = egui::Mesh::with_texture(texture);
@@ -180,8 +183,8 @@ impl Plugin for RegionOverlay<'_> {
             let east = west + grid.cols as f64 * grid.cell_lon_deg;
             let strips = grid.rows.min(64);
             for k in 0..=strips {
-                let lat = grid.spec.south + grid.rows as f64 * grid.spec.cell_deg * k as f64
-                    / strips as f64;
+                let lat = grid.spec.south
+                    + grid.rows as f64 * grid.spec.cell_deg * k as f64 / strips as f64;
                 let v = 1.0 - k as f32 / strips as f32;
                 let colour = Color32::WHITE;
                 mesh.vertices.push(egui::epaint::Vertex {
@@ -317,7 +320,11 @@ impl Plugin for RegionOverlay<'_> {
                     format!(
                         "Обращение №{}{}\nЩелчок — открыть",
                         point.id,
-                        if point.overdue { " (просрочено)" } else { "" }
+                        if point.overdue {
+                            " (просрочено)"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }
@@ -344,13 +351,22 @@ impl Plugin for RegionOverlay<'_> {
             let value = view
                 .areas
                 .get(&place.code)
-                .map(|v| format!("\n{}: {}", self.measure.label_ru(), area_value(self.measure, *v)))
+                .map(|v| {
+                    format!(
+                        "\n{}: {}",
+                        self.measure.label_ru(),
+                        area_value(self.measure, *v)
+                    )
+                })
                 .unwrap_or_default();
             let heat = if self.layers.heat {
                 let ll = projector.unproject(at.to_vec2() - rect.min.to_vec2());
                 let v = view.heat.value_at(ll.y(), ll.x());
                 if v > 0.0 {
-                    format!("\nПлотность обращений: {:.0} % от максимума", 100.0 * v / view.heat.max)
+                    format!(
+                        "\nПлотность обращений: {:.0} % от максимума",
+                        100.0 * v / view.heat.max
+                    )
                 } else {
                     String::new()
                 }
@@ -389,7 +405,13 @@ fn area_value(measure: AreaMeasure, v: f64) -> String {
 }
 
 /// The legends of the layers that are on, and the map keys, in the bottom corners.
-fn legend_ui(painter: &egui::Painter, rect: egui::Rect, overlay: &RegionOverlay<'_>, low: f64, high: f64) {
+fn legend_ui(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    overlay: &RegionOverlay<'_>,
+    low: f64,
+    high: f64,
+) {
     let font = FontId::proportional(12.0);
     let ramp_width = 160.0;
     let mut bottom = rect.left_bottom().y - 12.0;
@@ -409,8 +431,20 @@ fn legend_ui(painter: &egui::Painter, rect: egui::Rect, overlay: &RegionOverlay<
                 colour(t),
             );
         }
-        painter.text(egui::pos2(left, top - 4.0), Align2::LEFT_BOTTOM, title, font.clone(), theme::MUNICIPALITY_LABEL);
-        painter.text(egui::pos2(left, top + 12.0), Align2::LEFT_TOP, from, font.clone(), theme::MUNICIPALITY_LABEL);
+        painter.text(
+            egui::pos2(left, top - 4.0),
+            Align2::LEFT_BOTTOM,
+            title,
+            font.clone(),
+            theme::MUNICIPALITY_LABEL,
+        );
+        painter.text(
+            egui::pos2(left, top + 12.0),
+            Align2::LEFT_TOP,
+            from,
+            font.clone(),
+            theme::MUNICIPALITY_LABEL,
+        );
         painter.text(
             egui::pos2(left + ramp_width, top + 12.0),
             Align2::RIGHT_TOP,
@@ -439,7 +473,12 @@ fn legend_ui(painter: &egui::Painter, rect: egui::Rect, overlay: &RegionOverlay<
     }
     if overlay.layers.problems {
         let centre = egui::pos2(left + 8.0, bottom - 8.0);
-        painter.circle(centre, 7.0, theme::PROBLEM_MARKER.gamma_multiply(0.75), Stroke::new(1.5, Color32::WHITE));
+        painter.circle(
+            centre,
+            7.0,
+            theme::PROBLEM_MARKER.gamma_multiply(0.75),
+            Stroke::new(1.5, Color32::WHITE),
+        );
         painter.text(
             centre + vec2(14.0, 0.0),
             Align2::LEFT_CENTER,

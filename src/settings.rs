@@ -237,7 +237,10 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let text = std::fs::read_to_string(dir.path().join("cfg/settings.toml")).unwrap();
-        assert!(!text.contains("secret"), "the token is not in settings.toml");
+        assert!(
+            !text.contains("secret"),
+            "the token is not in settings.toml"
+        );
         assert_eq!(masked_token("secret-token-1234567890"), "••••7890");
         assert_eq!(masked_token("short"), "••••");
     }

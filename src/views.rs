@@ -225,7 +225,10 @@ pub enum ViewRequest {
     /// The replica was loaded in bulk: read it again.
     Reload,
     /// The operator screen for a query; `seq` is echoed in the answer.
-    Operator { query: OperatorQuery, seq: u64 },
+    Operator {
+        query: OperatorQuery,
+        seq: u64,
+    },
     Case(AppealId),
     Review(Period),
     /// An action on appeals, each with the version the operator saw.
@@ -464,9 +467,9 @@ pub fn spawn(
                                     count,
                                     what: action_label(&kind),
                                 }),
-                                Err(e) => send(ViewEvent::Failed(format!(
-                                    "действие не записано: {e:#}"
-                                ))),
+                                Err(e) => {
+                                    send(ViewEvent::Failed(format!("действие не записано: {e:#}")))
+                                }
                             }
                             // The queue and the case show the local result at once.
                             wanted.refresh_all();
@@ -488,9 +491,9 @@ pub fn spawn(
                 if let Some((id, true)) = wanted.case {
                     match w.case(id) {
                         Ok(Some(view)) => send(ViewEvent::Case(Box::new(view))),
-                        Ok(None) => send(ViewEvent::Failed(format!(
-                            "обращения №{id} нет в реплике"
-                        ))),
+                        Ok(None) => {
+                            send(ViewEvent::Failed(format!("обращения №{id} нет в реплике")))
+                        }
                         Err(e) => send(ViewEvent::Failed(format!("{e:#}"))),
                     }
                 }
@@ -535,6 +538,9 @@ impl Wanted {
         }
     }
 }
+
+/// An action in the outbox: its state, the action, and what the server said of it.
+type OutboxEntry = (String, ActionKind, String);
 
 /// The state of the worker thread: its own connection, the pack and the read model.
 struct Worker {
@@ -744,9 +750,7 @@ impl Worker {
                 if status.is_open() {
                     *tab_counts.entry(QueueTab::All).or_default() += 1;
                     if let Some((_, code)) = block_codes.iter().find(|(b, _)| *b == m.block[i]) {
-                        *tab_counts
-                            .entry(QueueTab::Block(code.clone()))
-                            .or_default() += 1;
+                        *tab_counts.entry(QueueTab::Block(code.clone())).or_default() += 1;
                     }
                 }
                 if status == Status::Escalated {
@@ -979,17 +983,15 @@ impl Worker {
         }
     }
 
-    /// The outbox's actions on appeals that are not applied yet or were refused, by appeal:
-    /// `(state, action, detail)`, oldest first.
-    fn outbox_by_appeal(
-        &self,
-    ) -> anyhow::Result<HashMap<AppealId, Vec<(String, ActionKind, String)>>> {
+    /// The outbox's actions on appeals that are not applied yet or were refused, by appeal,
+    /// oldest first.
+    fn outbox_by_appeal(&self) -> anyhow::Result<HashMap<AppealId, Vec<OutboxEntry>>> {
         let mut stmt = self.store.conn().prepare_cached(
             "SELECT appeal_id, state, payload, coalesce(last_error, '') FROM outbox
              WHERE state IN ('pending', 'sent', 'conflict', 'rejected') AND appeal_id IS NOT NULL
              ORDER BY created_utc, id",
         )?;
-        let mut out: HashMap<AppealId, Vec<(String, ActionKind, String)>> = HashMap::new();
+        let mut out: HashMap<AppealId, Vec<OutboxEntry>> = HashMap::new();
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let appeal: AppealId = row.get(0)?;
@@ -1137,7 +1139,9 @@ impl Worker {
         const COLUMNS: &str = "SELECT id, status, substr(text, 1, 120) FROM appeals";
         if let Some(problem) = appeal.problem {
             push(
-                &format!("{COLUMNS} WHERE problem_id = ?1 AND id <> ?2 ORDER BY received_utc DESC LIMIT 30"),
+                &format!(
+                    "{COLUMNS} WHERE problem_id = ?1 AND id <> ?2 ORDER BY received_utc DESC LIMIT 30"
+                ),
                 problem,
                 "та же проблема",
             )?;
@@ -1238,12 +1242,8 @@ impl Worker {
                     to_utc: Some(to),
                     ..Filter::default()
                 };
-                let kpis = tsur_core::analytics::Kpis::compute(
-                    &self.model,
-                    &f,
-                    to,
-                    self.at_risk_secs(),
-                );
+                let kpis =
+                    tsur_core::analytics::Kpis::compute(&self.model, &f, to, self.at_risk_secs());
                 WeekFigures {
                     from_utc: to - week,
                     received: kpis.total,

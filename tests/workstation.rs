@@ -105,9 +105,7 @@ fn outbox(db: &Path) -> Vec<(i64, String, i64, String)> {
     let store = Store::open_existing(db).unwrap();
     let mut stmt = store
         .conn()
-        .prepare(
-            "SELECT appeal_id, kind, base_version, state FROM outbox ORDER BY created_utc, id",
-        )
+        .prepare("SELECT appeal_id, kind, base_version, state FROM outbox ORDER BY created_utc, id")
         .unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .unwrap()
@@ -153,7 +151,11 @@ fn escalating_a_case_from_a_block_queue_puts_it_in_the_outbox_and_shows_it_escal
         .into_iter()
         .find(|r| r.id == case.id)
         .unwrap();
-    assert_eq!(row.status, Status::Escalated, "the local result shows at once");
+    assert_eq!(
+        row.status,
+        Status::Escalated,
+        "the local result shows at once"
+    );
     assert_eq!(row.pending, vec!["эскалировать".to_string()]);
     h.get_by_label(&format!("⏳ {}", Status::Escalated.label_ru()));
 
@@ -285,7 +287,8 @@ fn a_kpi_tile_opens_the_queue_that_makes_its_figure() {
     let db = synced_replica(dir.path(), 3_000);
     let mut h = harness(offline_options(&db, &dir.path().join("cfg")));
     settle(&mut h);
-    h.get_by_label_contains("Показатель Просрочено сейчас").click();
+    h.get_by_label_contains("Показатель Просрочено сейчас")
+        .click();
     settle(&mut h);
     assert_eq!(h.state().query().tab, QueueTab::Overdue);
     let rows = h.state().queue_rows();
@@ -293,15 +296,13 @@ fn a_kpi_tile_opens_the_queue_that_makes_its_figure() {
     assert!(rows.iter().all(|r| r.sla == Some(SlaState::Overdue)));
     // The same count as the replica's own statistics (SQL over the replica, not the read model).
     let pack = RegionPack::load(RegionPack::bundled_dir()).unwrap();
-    let stats = tsur_core::stats::Stats::compute(
-        &Store::open_existing(&db).unwrap(),
-        &pack,
-        clock().0,
-    )
-    .unwrap();
+    let stats =
+        tsur_core::stats::Stats::compute(&Store::open_existing(&db).unwrap(), &pack, clock().0)
+            .unwrap();
     assert_eq!(h.state().queue_len() as u64, stats.overdue);
 
-    h.get_by_label_contains("Показатель Удовлетворённость").click();
+    h.get_by_label_contains("Показатель Удовлетворённость")
+        .click();
     settle(&mut h);
     let rows = h.state().queue_rows();
     assert!(!rows.is_empty());
@@ -352,8 +353,14 @@ fn offline_the_actions_wait_visibly_and_the_status_says_since_when() {
     let mut h = harness(offline_options(&db, &dir.path().join("cfg")));
     settle(&mut h);
     let started = Instant::now();
-    while h.query_by_label_contains("нет связи с сервером с").is_none() {
-        assert!(started.elapsed() < Duration::from_secs(30), "no offline status");
+    while h
+        .query_by_label_contains("нет связи с сервером с")
+        .is_none()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no offline status"
+        );
         h.step();
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -368,7 +375,10 @@ fn offline_the_actions_wait_visibly_and_the_status_says_since_when() {
     // The top bar counts it once the sync loop has looked at the outbox again.
     let started = Instant::now();
     while h.query_by_label_contains("в очереди действий: 1").is_none() {
-        assert!(started.elapsed() < Duration::from_secs(30), "no pending count");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no pending count"
+        );
         h.step();
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -399,11 +409,7 @@ fn an_action_reaches_the_real_server_and_comes_back_applied() {
     let started = Instant::now();
     loop {
         h.step();
-        let row = h
-            .state()
-            .queue_rows()
-            .into_iter()
-            .find(|r| r.id == case.id);
+        let row = h.state().queue_rows().into_iter().find(|r| r.id == case.id);
         let done = outbox(&db).first().is_some_and(|a| a.3 == "applied")
             && row.is_some_and(|r| r.pending.is_empty() && r.status == Status::Escalated);
         if done {

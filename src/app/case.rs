@@ -47,7 +47,8 @@ pub(super) fn case_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
             fact(
                 "Тема",
                 name(a.topic.as_ref().map(|t| t.as_str()), &|c| {
-                    pack.topic(c).map(|(b, t)| format!("{} · {}", b.name, t.name))
+                    pack.topic(c)
+                        .map(|(b, t)| format!("{} · {}", b.name, t.name))
                 }),
             );
             fact(
@@ -238,11 +239,19 @@ pub(super) fn case_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
 
 /// A small map around the appeal's point (a plain background with a marker and a scale).
 fn small_map_ui(ui: &mut egui::Ui, lat: f64, lon: f64) {
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width(), 140.0), egui::Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(
+        egui::vec2(ui.available_width(), 140.0),
+        egui::Sense::hover(),
+    );
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 4.0, theme::MAP_BACKGROUND);
     let centre = rect.center();
-    painter.circle(centre, 6.0, theme::SLA_OVERDUE, egui::Stroke::new(2.0, egui::Color32::WHITE));
+    painter.circle(
+        centre,
+        6.0,
+        theme::SLA_OVERDUE,
+        egui::Stroke::new(2.0, egui::Color32::WHITE),
+    );
     painter.text(
         rect.left_top() + egui::vec2(6.0, 6.0),
         egui::Align2::LEFT_TOP,

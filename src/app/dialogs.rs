@@ -61,25 +61,27 @@ pub(super) fn dialog_ui(app: &mut TsurApp, ctx: &egui::Context) {
                     pack.blocks
                         .iter()
                         .flat_map(|b| {
-                            b.topics
-                                .iter()
-                                .map(move |t| (t.code.to_string(), format!("{} · {}", b.name, t.name)))
+                            b.topics.iter().map(move |t| {
+                                (t.code.to_string(), format!("{} · {}", b.name, t.name))
+                            })
                         })
                         .filter(|(_, name)| matches(name))
                         .take(LIST_LIMIT)
                         .collect()
                 };
-                egui::ScrollArea::vertical().max_height(320.0).show(ui, |ui| {
-                    for (code, name) in &options {
-                        let chosen = dialog.choice.as_deref() == Some(code.as_str());
-                        if ui.selectable_label(chosen, name).clicked() {
-                            dialog.choice = Some(code.clone());
+                egui::ScrollArea::vertical()
+                    .max_height(320.0)
+                    .show(ui, |ui| {
+                        for (code, name) in &options {
+                            let chosen = dialog.choice.as_deref() == Some(code.as_str());
+                            if ui.selectable_label(chosen, name).clicked() {
+                                dialog.choice = Some(code.clone());
+                            }
                         }
-                    }
-                    if options.is_empty() {
-                        ui.weak("Ничего не найдено");
-                    }
-                });
+                        if options.is_empty() {
+                            ui.weak("Ничего не найдено");
+                        }
+                    });
                 // Enter takes the chosen line, or the first that matches.
                 let choice = dialog
                     .choice
@@ -102,7 +104,11 @@ pub(super) fn dialog_ui(app: &mut TsurApp, ctx: &egui::Context) {
             command => {
                 let (hint, needs_text, numeric) = match command {
                     UiCommand::Assign => ("Кому: фамилия или учётная запись", true, false),
-                    UiCommand::Extend => ("Почему продлевается срок (уведомление заявителю)", false, false),
+                    UiCommand::Extend => (
+                        "Почему продлевается срок (уведомление заявителю)",
+                        false,
+                        false,
+                    ),
                     UiCommand::MergeIntoProblem => ("Номер проблемы", true, true),
                     UiCommand::MarkDuplicate => ("Номер обращения-оригинала", true, true),
                     _ => ("Текст заметки", true, false),

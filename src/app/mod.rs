@@ -583,10 +583,7 @@ impl TsurApp {
                     self.mode = mode;
                 } else {
                     self.notice = Some(Notice {
-                        text: format!(
-                            "режим «{}» появится в следующей версии",
-                            mode.label_ru()
-                        ),
+                        text: format!("режим «{}» появится в следующей версии", mode.label_ru()),
                         is_error: false,
                     });
                 }
@@ -647,10 +644,9 @@ impl TsurApp {
                 );
             }
             UiCommand::AcceptSuggestion => {
-                let suggestion = self
-                    .case
-                    .as_ref()
-                    .and_then(|c| Some((c.appeal.id, c.appeal.version, c.appeal.suggestion.clone()?)));
+                let suggestion = self.case.as_ref().and_then(|c| {
+                    Some((c.appeal.id, c.appeal.version, c.appeal.suggestion.clone()?))
+                });
                 match suggestion {
                     Some((id, version, s)) => self.act(
                         vec![(id, version)],
@@ -1042,8 +1038,14 @@ mod tests {
 
     #[test]
     fn countdowns_read_as_people_say_them() {
-        assert_eq!(countdown(1_000 + 2 * 86_400 + 4 * 3_600, 1_000), "через 2 д 4 ч");
-        assert_eq!(countdown(1_000, 1_000 + 3 * 3_600), "просрочено на 3 ч 0 мин");
+        assert_eq!(
+            countdown(1_000 + 2 * 86_400 + 4 * 3_600, 1_000),
+            "через 2 д 4 ч"
+        );
+        assert_eq!(
+            countdown(1_000, 1_000 + 3 * 3_600),
+            "просрочено на 3 ч 0 мин"
+        );
         assert_eq!(countdown(1_000 + 120, 1_000), "через 2 мин");
     }
 }

@@ -89,7 +89,10 @@ fn kpi_panel_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
             let (tab, what) = FigureFocus::of_kpi(&tile.figure.id);
             app.query.tab = tab;
             app.notice = Some(super::Notice {
-                text: format!("Очередь: обращения {what} — то, из чего складывается «{}»", tile.figure.name),
+                text: format!(
+                    "Очередь: обращения {what} — то, из чего складывается «{}»",
+                    tile.figure.name
+                ),
                 is_error: false,
             });
         }
@@ -523,7 +526,12 @@ fn map_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
     let (clicked_tx, clicked_rx) = std::sync::mpsc::channel();
     let basemap = app.settings.basemap == crate::settings::Basemap::Tiles
         && !app.settings.tile_url.trim().is_empty();
-    if basemap && app.tiles.as_ref().is_none_or(|(url, _)| *url != app.settings.tile_url) {
+    if basemap
+        && app
+            .tiles
+            .as_ref()
+            .is_none_or(|(url, _)| *url != app.settings.tile_url)
+    {
         let cache = crate::paths::tile_cache_dir();
         app.tiles = Some((
             app.settings.tile_url.clone(),

@@ -40,7 +40,10 @@ pub(super) fn review_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
             for tab in ReviewTab::ALL {
                 if ui
-                    .add(egui::Button::selectable(app.review_tab == tab, tab.label_ru()))
+                    .add(egui::Button::selectable(
+                        app.review_tab == tab,
+                        tab.label_ru(),
+                    ))
                     .clicked()
                 {
                     app.review_tab = tab;
@@ -90,29 +93,43 @@ fn comparison_ui(ui: &mut egui::Ui, data: &ReviewData, offset: chrono::FixedOffs
     if before.is_none() && data.period != Period::All {
         ui.weak("Нет данных о предыдущем периоде");
     }
-    let rows: [(&str, fn(&Headline) -> String); 9] = [
+    type Row = (&'static str, fn(&Headline) -> String);
+    let rows: [Row; 9] = [
         ("Поступило", |h| group_digits(h.total)),
         ("Открыто", |h| group_digits(h.open)),
-        ("Просрочено сейчас", |h| group_digits(h.overdue)),
+        ("Просрочено сейчас", |h| {
+            group_digits(h.overdue)
+        }),
         ("Ответы в срок", |h| share(h.on_time_share)),
-        ("Среднее время ответа", |h| hours(h.avg_answer_hours)),
-        ("Удовлетворённость", |h| share(h.satisfaction_share)),
+        ("Среднее время ответа", |h| {
+            hours(h.avg_answer_hours)
+        }),
+        ("Удовлетворённость", |h| {
+            share(h.satisfaction_share)
+        }),
         ("Повторные", |h| share(h.repeat_share)),
-        ("Ответы по существу", |h| share(h.merits_share)),
-        ("Ускоренное решение проблем", |h| share(h.accelerated_share)),
+        ("Ответы по существу", |h| {
+            share(h.merits_share)
+        }),
+        ("Ускоренное решение проблем", |h| {
+            share(h.accelerated_share)
+        }),
     ];
-    egui::Grid::new("comparison").striped(true).num_columns(3).show(ui, |ui| {
-        ui.strong("Показатель");
-        ui.strong("Этот период");
-        ui.strong("Предыдущий");
-        ui.end_row();
-        for (name, value) in rows {
-            ui.label(name);
-            ui.label(RichText::new(value(now)).strong());
-            ui.label(before.map_or("—".into(), value));
+    egui::Grid::new("comparison")
+        .striped(true)
+        .num_columns(3)
+        .show(ui, |ui| {
+            ui.strong("Показатель");
+            ui.strong("Этот период");
+            ui.strong("Предыдущий");
             ui.end_row();
-        }
-    });
+            for (name, value) in rows {
+                ui.label(name);
+                ui.label(RichText::new(value(now)).strong());
+                ui.label(before.map_or("—".into(), value));
+                ui.end_row();
+            }
+        });
     ui.add_space(12.0);
     ui.heading("Динамика по неделям");
     let received: Vec<[f64; 2]> = data
@@ -178,20 +195,25 @@ fn comparison_ui(ui: &mut egui::Ui, data: &ReviewData, offset: chrono::FixedOffs
     });
     ui.add_space(12.0);
     ui.heading("Цели");
-    egui::Grid::new("targets").striped(true).num_columns(3).show(ui, |ui| {
-        for t in data.report.targets.values() {
-            ui.label(&t.name);
-            let value = t.value.map_or("нет данных".into(), |v| format_value(v, &t.unit));
-            let colour = match t.on_target {
-                Some(true) => theme::ON_TARGET,
-                Some(false) => theme::OFF_TARGET,
-                None => ui.visuals().weak_text_color(),
-            };
-            ui.label(RichText::new(value).color(colour).strong());
-            ui.weak(format!("цель {}", format_value(t.target, &t.unit)));
-            ui.end_row();
-        }
-    });
+    egui::Grid::new("targets")
+        .striped(true)
+        .num_columns(3)
+        .show(ui, |ui| {
+            for t in data.report.targets.values() {
+                ui.label(&t.name);
+                let value = t
+                    .value
+                    .map_or("нет данных".into(), |v| format_value(v, &t.unit));
+                let colour = match t.on_target {
+                    Some(true) => theme::ON_TARGET,
+                    Some(false) => theme::OFF_TARGET,
+                    None => ui.visuals().weak_text_color(),
+                };
+                ui.label(RichText::new(value).color(colour).strong());
+                ui.weak(format!("цель {}", format_value(t.target, &t.unit)));
+                ui.end_row();
+            }
+        });
 }
 
 fn matrix_ui(ui: &mut egui::Ui, data: &ReviewData, pack: &tsur_core::pack::RegionPack) {
@@ -208,26 +230,43 @@ fn matrix_ui(ui: &mut egui::Ui, data: &ReviewData, pack: &tsur_core::pack::Regio
             .total_cmp(&a.per_10k.unwrap_or(0.0))
             .then(b.count.cmp(&a.count))
     });
-    egui::Grid::new("matrix").striped(true).num_columns(5).show(ui, |ui| {
-        for h in ["Тема", "Муниципалитет", "Обращений", "На 10 тыс.", "Рост к базе"] {
-            ui.strong(h);
-        }
-        ui.end_row();
-        for c in cells.iter().take(300) {
-            ui.label(pack.topic(&c.topic).map_or(c.topic.clone(), |(b, t)| format!("{} · {}", b.name, t.name)));
-            ui.label(pack.municipality(&c.municipality).map_or(c.municipality.clone(), |m| m.short_name.clone()));
-            ui.label(group_digits(c.count));
-            ui.label(c.per_10k.map_or("—".into(), |v| format_value(v, "")));
-            let growth = c.growth.map_or("—".into(), |g| format!("{:+.0} %", g * 100.0));
-            let colour = match c.growth {
-                Some(g) if g > 0.5 => theme::OFF_TARGET,
-                Some(g) if g < -0.2 => theme::ON_TARGET,
-                _ => ui.visuals().text_color(),
-            };
-            ui.label(RichText::new(growth).color(colour));
+    egui::Grid::new("matrix")
+        .striped(true)
+        .num_columns(5)
+        .show(ui, |ui| {
+            for h in [
+                "Тема",
+                "Муниципалитет",
+                "Обращений",
+                "На 10 тыс.",
+                "Рост к базе",
+            ] {
+                ui.strong(h);
+            }
             ui.end_row();
-        }
-    });
+            for c in cells.iter().take(300) {
+                ui.label(
+                    pack.topic(&c.topic)
+                        .map_or(c.topic.clone(), |(b, t)| format!("{} · {}", b.name, t.name)),
+                );
+                ui.label(
+                    pack.municipality(&c.municipality)
+                        .map_or(c.municipality.clone(), |m| m.short_name.clone()),
+                );
+                ui.label(group_digits(c.count));
+                ui.label(c.per_10k.map_or("—".into(), |v| format_value(v, "")));
+                let growth = c
+                    .growth
+                    .map_or("—".into(), |g| format!("{:+.0} %", g * 100.0));
+                let colour = match c.growth {
+                    Some(g) if g > 0.5 => theme::OFF_TARGET,
+                    Some(g) if g < -0.2 => theme::ON_TARGET,
+                    _ => ui.visuals().text_color(),
+                };
+                ui.label(RichText::new(growth).color(colour));
+                ui.end_row();
+            }
+        });
     if cells.len() > 300 {
         ui.weak(format!("Показаны 300 из {}", cells.len()));
     }
@@ -236,39 +275,47 @@ fn matrix_ui(ui: &mut egui::Ui, data: &ReviewData, pack: &tsur_core::pack::Regio
 fn ranking_ui(ui: &mut egui::Ui, data: &ReviewData) {
     ui.heading("Рейтинг организаций");
     ui.weak("Место, балл из 100 и из чего он сложился; наведите на балл — объяснение");
-    egui::Grid::new("ranking").striped(true).num_columns(5).show(ui, |ui| {
-        for h in ["Место", "Организация", "Обращений", "Балл", "Изменение"] {
-            ui.strong(h);
-        }
-        ui.end_row();
-        for r in &data.report.ranking {
-            ui.label(r.rank.map_or("—".into(), |n| n.to_string()));
-            ui.label(&r.name);
-            ui.label(group_digits(r.appeals));
-            let components: Vec<String> = r
-                .components
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{}: {} (по области {}), {} балл.",
-                        c.name,
-                        share(c.value),
-                        share(c.regional),
-                        c.points.map_or("—".into(), |p| format!("{p:.1}"))
-                    )
-                })
-                .collect();
-            ui.label(RichText::new(r.score.map_or("—".into(), |s| format!("{s:.1}"))).strong())
-                .on_hover_text(format!("{}\n{}", r.explanation, components.join("\n")));
-            ui.label(match r.trend {
-                Some(t) if t > 0.0 => RichText::new(format!("⬆ {t:.1}")).color(theme::ON_TARGET),
-                Some(t) if t < 0.0 => RichText::new(format!("⬇ {:.1}", -t)).color(theme::OFF_TARGET),
-                Some(_) => RichText::new("="),
-                None => RichText::new("—"),
-            });
+    egui::Grid::new("ranking")
+        .striped(true)
+        .num_columns(5)
+        .show(ui, |ui| {
+            for h in ["Место", "Организация", "Обращений", "Балл", "Изменение"]
+            {
+                ui.strong(h);
+            }
             ui.end_row();
-        }
-    });
+            for r in &data.report.ranking {
+                ui.label(r.rank.map_or("—".into(), |n| n.to_string()));
+                ui.label(&r.name);
+                ui.label(group_digits(r.appeals));
+                let components: Vec<String> = r
+                    .components
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{}: {} (по области {}), {} балл.",
+                            c.name,
+                            share(c.value),
+                            share(c.regional),
+                            c.points.map_or("—".into(), |p| format!("{p:.1}"))
+                        )
+                    })
+                    .collect();
+                ui.label(RichText::new(r.score.map_or("—".into(), |s| format!("{s:.1}"))).strong())
+                    .on_hover_text(format!("{}\n{}", r.explanation, components.join("\n")));
+                ui.label(match r.trend {
+                    Some(t) if t > 0.0 => {
+                        RichText::new(format!("⬆ {t:.1}")).color(theme::ON_TARGET)
+                    }
+                    Some(t) if t < 0.0 => {
+                        RichText::new(format!("⬇ {:.1}", -t)).color(theme::OFF_TARGET)
+                    }
+                    Some(_) => RichText::new("="),
+                    None => RichText::new("—"),
+                });
+                ui.end_row();
+            }
+        });
 }
 
 fn problems_ui(ui: &mut egui::Ui, data: &ReviewData, offset: chrono::FixedOffset) {
@@ -290,27 +337,42 @@ fn problems_ui(ui: &mut egui::Ui, data: &ReviewData, offset: chrono::FixedOffset
     }
     ui.add_space(12.0);
     ui.heading("Проблемы");
-    egui::Grid::new("problems").striped(true).num_columns(6).show(ui, |ui| {
-        for h in ["Проблема", "Обращений", "Открыто", "Просрочено", "За неделю", "Решена"] {
-            ui.strong(h);
-        }
-        ui.end_row();
-        for p in &data.report.problems {
-            ui.label(&p.title);
-            ui.label(group_digits(p.appeals));
-            ui.label(group_digits(p.open));
-            ui.label(RichText::new(group_digits(p.overdue)).color(if p.overdue > 0 {
-                theme::OVERDUE_TEXT
-            } else {
-                ui.visuals().text_color()
-            }));
-            ui.label(format!("{} (неделей раньше {})", p.last_week, p.week_before));
-            ui.label(match (p.resolved, p.accelerated) {
-                (true, true) => "ускоренно",
-                (true, false) => "да",
-                _ => "нет",
-            });
+    egui::Grid::new("problems")
+        .striped(true)
+        .num_columns(6)
+        .show(ui, |ui| {
+            for h in [
+                "Проблема",
+                "Обращений",
+                "Открыто",
+                "Просрочено",
+                "За неделю",
+                "Решена",
+            ] {
+                ui.strong(h);
+            }
             ui.end_row();
-        }
-    });
+            for p in &data.report.problems {
+                ui.label(&p.title);
+                ui.label(group_digits(p.appeals));
+                ui.label(group_digits(p.open));
+                ui.label(
+                    RichText::new(group_digits(p.overdue)).color(if p.overdue > 0 {
+                        theme::OVERDUE_TEXT
+                    } else {
+                        ui.visuals().text_color()
+                    }),
+                );
+                ui.label(format!(
+                    "{} (неделей раньше {})",
+                    p.last_week, p.week_before
+                ));
+                ui.label(match (p.resolved, p.accelerated) {
+                    (true, true) => "ускоренно",
+                    (true, false) => "да",
+                    _ => "нет",
+                });
+                ui.end_row();
+            }
+        });
 }

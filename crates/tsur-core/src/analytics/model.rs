@@ -164,7 +164,10 @@ impl ProblemInfo {
         ProblemInfo {
             id: problem.id,
             title: problem.title.clone(),
-            municipality: problem.municipality.as_ref().map(|c| c.as_str().to_string()),
+            municipality: problem
+                .municipality
+                .as_ref()
+                .map(|c| c.as_str().to_string()),
             opened: problem.opened_utc.timestamp(),
             merged_into: problem.merged_into,
         }
