@@ -267,6 +267,7 @@ fn run(
                 });
             }
         };
+        let cursor_before = store.cursor()?;
         match sync_once(&client, &mut store, wait, &mut progress) {
             Ok(report) => {
                 status.data_as_of = Some(clock.now_utc());
@@ -295,6 +296,11 @@ fn run(
                 }
             }
             Err(e) => {
+                // Pages applied before the failure are in the replica but were never passed on:
+                // the view worker reads the replica again.
+                if !first && store.cursor()? != cursor_before {
+                    let _ = views.send(ViewRequest::Reload);
+                }
                 status.offline_since.get_or_insert_with(|| clock.now_utc());
                 status.last_error = Some(e.to_string());
                 if first && store.cursor()? > 0 {

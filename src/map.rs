@@ -495,3 +495,61 @@ fn legend_ui(
         theme::MUNICIPALITY_LABEL,
     );
 }
+
+/// The case's small map: a plain background, the municipality names around, the queue's other
+/// appeals nearby, and the case itself.
+pub struct CaseOverlay<'a> {
+    pub lat: f64,
+    pub lon: f64,
+    pub places: &'a [MapPlace],
+    pub neighbours: &'a [crate::views::MapPoint],
+}
+
+impl Plugin for CaseOverlay<'_> {
+    fn run(
+        self: Box<Self>,
+        ui: &mut Ui,
+        response: &Response,
+        projector: &Projector,
+        _memory: &MapMemory,
+    ) {
+        let rect = response.rect;
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 4.0, theme::MAP_BACKGROUND);
+        let project = |lat: f64, lon: f64| projector.project(lat_lon(lat, lon)).to_pos2();
+        for point in self.neighbours {
+            let pos = project(f64::from(point.lat), f64::from(point.lon));
+            if rect.contains(pos) {
+                painter.circle_filled(pos, 3.0, theme::APPEAL_DOT.gamma_multiply(0.6));
+            }
+        }
+        let font = FontId::proportional(12.0);
+        for place in self.places {
+            let pos = project(place.lat, place.lon);
+            if rect.contains(pos) {
+                painter.circle_filled(pos, 3.0, theme::MUNICIPALITY_DOT);
+                painter.text(
+                    pos + vec2(5.0, -2.0),
+                    Align2::LEFT_BOTTOM,
+                    &place.name,
+                    font.clone(),
+                    theme::MUNICIPALITY_LABEL,
+                );
+            }
+        }
+        let at = project(self.lat, self.lon);
+        painter.circle(
+            at,
+            7.0,
+            theme::SLA_OVERDUE,
+            Stroke::new(2.0, Color32::WHITE),
+        );
+        painter.text(
+            rect.left_bottom() + vec2(6.0, -6.0),
+            Align2::LEFT_BOTTOM,
+            format!("{:.5}° с. ш., {:.5}° в. д.", self.lat, self.lon),
+            font,
+            theme::MUNICIPALITY_LABEL,
+        );
+    }
+}

@@ -476,7 +476,7 @@ pub fn spawn(
                         }
                     }
                 }
-                let Some(w) = worker.as_ref() else {
+                let Some(w) = worker.as_mut() else {
                     continue;
                 };
                 if let Some((q, true)) = &wanted.operator {
@@ -501,6 +501,10 @@ pub fn spawn(
                     send(ViewEvent::Review(Box::new(w.review(period))));
                 }
                 wanted.answered();
+            }
+            // The app closed: save the model as it is now, for a fast next start.
+            if let Some(w) = worker.as_mut() {
+                w.save_snapshot();
             }
         })
 }
@@ -550,26 +554,115 @@ struct Worker {
     clock: SharedClock,
     /// Problem points (the read model keeps no coordinates of problems).
     problem_points: HashMap<i64, (f64, f64)>,
+    /// The replica state the saved model file was made from, if it is current.
+    saved_key: Option<String>,
+    /// The last panel computed, and for what (cleared when the data changes).
+    panel: Option<(PanelKey, Panel)>,
+}
+
+/// What a [`Panel`] depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PanelKey {
+    period: Period,
+    municipality: Option<String>,
+    block: Option<String>,
+    area_measure: AreaMeasure,
+    /// The clock to the minute: figures that depend on "now" are recomputed every minute.
+    minute: i64,
+}
+
+/// The operator screen apart from the queue.
+#[derive(Debug, Clone)]
+struct Panel {
+    totals: Totals,
+    tiles: Vec<Tile>,
+    tab_counts: HashMap<QueueTab, u64>,
+    heat: DensityGrid,
+    areas: HashMap<String, f64>,
+    problems: Vec<ProblemMarker>,
+}
+
+/// The saved read model beside the replica: `replica.sqlite.model`.
+fn snapshot_path(db: &std::path::Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".model");
+    PathBuf::from(name)
+}
+
+/// Names the state of a replica: every change comes through the sync, which moves the cursor.
+fn snapshot_key(store: &Store) -> anyhow::Result<String> {
+    let max_id: Option<i64> = store
+        .conn()
+        .query_row("SELECT max(id) FROM appeals", [], |r| r.get(0))?;
+    Ok(format!(
+        "{}/{}/{}",
+        store.cursor()?,
+        max_id.unwrap_or(0),
+        store.schema_version()?
+    ))
 }
 
 impl Worker {
     fn open(db_path: PathBuf, pack: RegionPack, clock: SharedClock) -> anyhow::Result<Worker> {
         let store = Store::open_existing(&db_path)?;
-        let model = ReadModel::load(&store)?;
+        // The saved model when it was made from this very state of the replica; else the
+        // replica is read (seconds for a million appeals) and the model saved for next time.
+        let key = snapshot_key(&store)?;
+        let path = snapshot_path(&db_path);
+        let saved = match ReadModel::read_snapshot(&path, &key) {
+            Ok(saved) => saved,
+            Err(e) => {
+                eprintln!("tsur: {e}; модель читается из реплики");
+                None
+            }
+        };
+        let (model, saved_key) = match saved {
+            Some(model) => (model, Some(key)),
+            None => (ReadModel::load(&store)?, None),
+        };
         let mut worker = Worker {
             store,
             pack,
             model,
             clock,
             problem_points: HashMap::new(),
+            saved_key,
+            panel: None,
         };
         worker.read_problem_points()?;
+        worker.save_snapshot();
         Ok(worker)
     }
 
     fn reload(&mut self) -> anyhow::Result<()> {
         self.model = ReadModel::load(&self.store)?;
-        self.read_problem_points()
+        self.panel = None;
+        self.saved_key = None;
+        self.read_problem_points()?;
+        self.save_snapshot();
+        Ok(())
+    }
+
+    /// Saves the model unless the saved one already matches the replica. A failure only costs
+    /// the next start its speed, so it is reported and otherwise ignored.
+    fn save_snapshot(&mut self) {
+        let key = match snapshot_key(&self.store) {
+            Ok(key) => key,
+            Err(e) => {
+                eprintln!("tsur: снимок модели не сохранён: {e:#}");
+                return;
+            }
+        };
+        if self.saved_key.as_deref() == Some(key.as_str()) {
+            return;
+        }
+        match self
+            .model
+            .write_snapshot(&snapshot_path(self.store.path()), &key)
+        {
+            Ok(()) => self.saved_key = Some(key),
+            Err(e) => eprintln!("tsur: {e}"),
+        }
     }
 
     fn read_problem_points(&mut self) -> anyhow::Result<()> {
@@ -584,6 +677,9 @@ impl Worker {
     }
 
     fn apply(&mut self, appeals: Vec<AppealFacts>, problems: Vec<ProblemInfo>) {
+        if !appeals.is_empty() || !problems.is_empty() {
+            self.panel = None;
+        }
         for facts in appeals {
             self.model.upsert(facts);
         }
@@ -681,7 +777,7 @@ impl Worker {
         }
     }
 
-    fn operator(&self, q: &OperatorQuery) -> anyhow::Result<OperatorView> {
+    fn operator(&mut self, q: &OperatorQuery) -> anyhow::Result<OperatorView> {
         let started = Instant::now();
         let now = self.now();
         let m = &self.model;
@@ -733,6 +829,48 @@ impl Worker {
         rows.truncate(QUEUE_ROWS);
         let rows = self.queue_rows(&rows, now)?;
 
+        let key = PanelKey {
+            period: q.period,
+            municipality: q.municipality.clone(),
+            block: filter.block.clone(),
+            area_measure: q.area_measure,
+            minute: now.div_euclid(60),
+        };
+        if self.panel.as_ref().is_none_or(|(k, _)| *k != key) {
+            let panel = self.panel(q, &filter, municipality, now);
+            self.panel = Some((key, panel));
+        }
+        let Some((_, panel)) = self.panel.as_ref() else {
+            anyhow::bail!("показатели не рассчитаны");
+        };
+        let panel = panel.clone();
+        Ok(OperatorView {
+            query: q.clone(),
+            seq: 0,
+            totals: panel.totals,
+            tiles: panel.tiles,
+            rows,
+            queue_len,
+            tab_counts: panel.tab_counts,
+            heat: panel.heat,
+            areas: panel.areas,
+            problems: panel.problems,
+            points,
+            computed_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// What the panel, the map and the tab labels show: it depends on the period, the
+    /// municipality and the block, not on the queue's search or order, so it is kept until one
+    /// of those or the data changes.
+    fn panel(
+        &self,
+        q: &OperatorQuery,
+        filter: &Filter,
+        municipality: Result<Option<u16>, ()>,
+        now: i64,
+    ) -> Panel {
+        let m = &self.model;
         // Tab counts, for the municipality chosen.
         let mut tab_counts: HashMap<QueueTab, u64> = HashMap::new();
         if let Ok(muni) = municipality {
@@ -763,7 +901,7 @@ impl Worker {
         }
 
         let window = self.at_risk_secs();
-        let in_period = tsur_core::analytics::Kpis::compute(m, &filter, now, window);
+        let in_period = tsur_core::analytics::Kpis::compute(m, filter, now, window);
         // Open, overdue and at risk now, whenever received.
         let now_open = tsur_core::analytics::Kpis::compute(
             m,
@@ -782,7 +920,7 @@ impl Worker {
             overdue: now_open.overdue,
             at_risk: now_open.at_risk_24h,
         };
-        let tiles = self.tiles(&filter, now);
+        let tiles = self.tiles(filter, now);
         let heat = density(
             m,
             &Filter {
@@ -792,22 +930,16 @@ impl Worker {
             },
             GridSpec::covering(&self.pack.region.bbox, HEAT_CELL_DEG, HEAT_RADIUS_CELLS),
         );
-        let areas = self.areas(&filter, q.area_measure, now);
-        let problems = self.problem_markers(&filter, now);
-        Ok(OperatorView {
-            query: q.clone(),
-            seq: 0,
+        let areas = self.areas(filter, q.area_measure, now);
+        let problems = self.problem_markers(filter, now);
+        Panel {
             totals,
             tiles,
-            rows,
-            queue_len,
             tab_counts,
             heat,
             areas,
             problems,
-            points,
-            computed_ms: started.elapsed().as_millis() as u64,
-        })
+        }
     }
 
     /// Ids of appeals whose text, address or number contains every word of `query`

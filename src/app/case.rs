@@ -8,7 +8,8 @@ use crate::theme;
 use egui::RichText;
 use tsur_core::sync::ActionKind;
 
-pub(super) fn case_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
+/// `neighbours`: the queue's appeals on the map, drawn around the case.
+pub(super) fn case_ui(app: &mut TsurApp, ui: &mut egui::Ui, neighbours: &[crate::views::MapPoint]) {
     let Some(case) = app.case.take() else {
         ui.spinner();
         ui.weak("Открываем обращение…");
@@ -20,6 +21,7 @@ pub(super) fn case_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
     };
     let pack = snapshot.pack.clone();
     let offset = snapshot.utc_offset;
+    let snapshot_places = snapshot.places.clone();
     let a = &case.appeal;
     ui.horizontal(|ui| {
         ui.heading(format!("Обращение №{}", a.id));
@@ -92,7 +94,8 @@ pub(super) fn case_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
         ui.strong("Сроки");
         for d in &case.deadlines {
             let colour = case.sla.map_or(ui.visuals().text_color(), theme::sla);
-            ui.label(RichText::new(d).color(colour));
+            // The deadline engine writes steps with an arrow that the bundled fonts lack.
+            ui.label(RichText::new(d.replace('→', "—")).color(colour));
         }
 
         if let Some(s) = &a.suggestion {
@@ -119,7 +122,24 @@ pub(super) fn case_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
 
         if let Some(point) = a.point {
             ui.separator();
-            small_map_ui(ui, point.lat, point.lon);
+            let places = snapshot_places.clone();
+            ui.allocate_ui(egui::vec2(ui.available_width(), 160.0), |ui| {
+                ui.set_min_height(160.0);
+                let overlay = crate::map::CaseOverlay {
+                    lat: point.lat,
+                    lon: point.lon,
+                    places: &places,
+                    neighbours,
+                };
+                ui.add(
+                    walkers::Map::new(
+                        None,
+                        &mut app.case_map,
+                        walkers::lat_lon(point.lat, point.lon),
+                    )
+                    .with_plugin(overlay),
+                );
+            });
         }
 
         if !case.actions.is_empty() {
@@ -235,28 +255,4 @@ pub(super) fn case_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
         });
     });
     app.case = Some(case);
-}
-
-/// A small map around the appeal's point (a plain background with a marker and a scale).
-fn small_map_ui(ui: &mut egui::Ui, lat: f64, lon: f64) {
-    let (rect, _) = ui.allocate_exact_size(
-        egui::vec2(ui.available_width(), 140.0),
-        egui::Sense::hover(),
-    );
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 4.0, theme::MAP_BACKGROUND);
-    let centre = rect.center();
-    painter.circle(
-        centre,
-        6.0,
-        theme::SLA_OVERDUE,
-        egui::Stroke::new(2.0, egui::Color32::WHITE),
-    );
-    painter.text(
-        rect.left_top() + egui::vec2(6.0, 6.0),
-        egui::Align2::LEFT_TOP,
-        format!("{lat:.5}° с. ш., {lon:.5}° в. д."),
-        egui::FontId::proportional(12.0),
-        theme::MUNICIPALITY_LABEL,
-    );
 }

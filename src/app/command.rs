@@ -192,37 +192,57 @@ impl UiCommand {
     }
 }
 
-/// The commands whose keys were pressed this frame. Plain keys are skipped while a text field
-/// has the keyboard; Escape is always passed on (it closes what is open).
+/// The commands whose keys were pressed this frame, in the order the keys came (J then Enter
+/// moves, then opens). Plain keys are skipped while a text field has the keyboard; Escape is
+/// always passed on (it closes what is open). The arrow keys move through the queue as J and K.
 pub fn pressed(ctx: &egui::Context) -> Vec<UiCommand> {
     let typing = ctx.egui_wants_keyboard_input();
     let mut out = Vec::new();
     ctx.input_mut(|input| {
-        // Commands with modifiers first, so Ctrl+K is not also K.
-        let mut ordered: Vec<UiCommand> = UiCommand::ALL
+        let keys: Vec<(Key, Modifiers)> = input
+            .events
             .iter()
-            .copied()
-            .chain([UiCommand::OpenPalette])
+            .filter_map(|e| match e {
+                egui::Event::Key {
+                    key,
+                    pressed: true,
+                    modifiers,
+                    ..
+                } => Some((*key, *modifiers)),
+                _ => None,
+            })
             .collect();
-        ordered.sort_by_key(|c| c.is_plain());
-        for command in ordered {
-            let Some(shortcut) = command.shortcut() else {
+        for (key, modifiers) in keys {
+            let arrow = match key {
+                Key::ArrowDown => Some(UiCommand::NextRow),
+                Key::ArrowUp => Some(UiCommand::PreviousRow),
+                _ => None,
+            };
+            if let Some(command) = arrow {
+                if !typing && input.consume_key(Modifiers::NONE, key) {
+                    out.push(command);
+                }
+                continue;
+            }
+            let command = UiCommand::ALL
+                .iter()
+                .copied()
+                .chain([UiCommand::OpenPalette])
+                .find(|c| {
+                    c.shortcut().is_some_and(|s| {
+                        s.logical_key == key && modifiers.matches_logically(s.modifiers)
+                    })
+                });
+            let Some(command) = command else {
                 continue;
             };
-            if typing && command.is_plain() && shortcut.logical_key != Key::Escape {
+            if typing && command.is_plain() && key != Key::Escape {
                 continue;
             }
-            if input.consume_shortcut(&shortcut) {
+            if let Some(shortcut) = command.shortcut()
+                && input.consume_shortcut(&shortcut)
+            {
                 out.push(command);
-            }
-        }
-        // Arrow keys move through the queue as J and K do.
-        if !typing {
-            if input.consume_key(Modifiers::NONE, Key::ArrowDown) {
-                out.push(UiCommand::NextRow);
-            }
-            if input.consume_key(Modifiers::NONE, Key::ArrowUp) {
-                out.push(UiCommand::PreviousRow);
             }
         }
     });

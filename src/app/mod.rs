@@ -186,12 +186,16 @@ pub struct TsurApp {
     /// An action to record after this frame (the answer composer).
     pending_action: Option<(Vec<(AppealId, i64)>, ActionKind)>,
     map_memory: MapMemory,
+    /// The case's small map (centred on the case when it opens).
+    case_map: MapMemory,
     /// Whether the map has been zoomed to fit the region once.
     map_fitted: bool,
     logged_first_view: bool,
     heat_texture: crate::map::HeatTexture,
     /// The basemap's tiles and the URL they come from (made when first shown).
     tiles: Option<(String, walkers::HttpTiles)>,
+    /// Last, so that it is dropped after `loader` and `views`: see [`ViewWorker`].
+    _view_worker: ViewWorker,
     /// Counts operator views received (the heat texture is made again for a new one).
     view_generation: u64,
 }
@@ -202,14 +206,19 @@ impl TsurApp {
         let (events_tx, view_events) = channel();
         let repaint_ctx = ctx.clone();
         let mut notice = None;
-        if let Err(e) = views::spawn(requests, events_tx, options.clock.clone(), move || {
-            repaint_ctx.request_repaint()
-        }) {
-            notice = Some(Notice {
-                text: format!("не удалось запустить фоновый поток: {e}"),
-                is_error: true,
-            });
-        }
+        let view_worker =
+            match views::spawn(requests, events_tx, options.clock.clone(), move || {
+                repaint_ctx.request_repaint()
+            }) {
+                Ok(handle) => Some(handle),
+                Err(e) => {
+                    notice = Some(Notice {
+                        text: format!("не удалось запустить фоновый поток: {e}"),
+                        is_error: true,
+                    });
+                    None
+                }
+            };
         let repaint_ctx = ctx.clone();
         let loader = loader::spawn(
             options.source,
@@ -273,10 +282,12 @@ impl TsurApp {
             pending_open: None,
             pending_action: None,
             map_memory: MapMemory::default(),
+            case_map: MapMemory::default(),
             map_fitted: false,
             logged_first_view: false,
             heat_texture: crate::map::HeatTexture::default(),
             tiles: None,
+            _view_worker: ViewWorker(view_worker),
             view_generation: 0,
         }
     }
@@ -335,6 +346,13 @@ impl TsurApp {
     /// Appeals in the queue, shown or not (for tests).
     pub fn queue_len(&self) -> usize {
         self.operator.as_ref().map_or(0, |v| v.queue_len)
+    }
+
+    /// Whether the top bar says the server is away (for tests).
+    pub fn is_offline_shown(&self) -> bool {
+        self.sync
+            .as_ref()
+            .is_some_and(|s| s.offline_since.is_some())
     }
 
     /// Whether the review has its figures (for tests).
@@ -448,6 +466,9 @@ impl TsurApp {
         if self.open_case != Some(id) {
             self.open_case = Some(id);
             self.composer.clear();
+            // Centred on the new case, close enough to see the street.
+            self.case_map = MapMemory::default();
+            let _ = self.case_map.set_zoom(14.0);
             let _ = self.views.send(ViewRequest::Case(id));
         }
         self.cursor = Some(id);
@@ -958,6 +979,19 @@ impl eframe::App for TsurApp {
                 self.commands.push(command);
                 ctx.request_repaint();
             }
+        }
+    }
+}
+
+/// The view worker's thread. When the app closes, the loader has stopped and every sender of
+/// requests is gone, so the worker finishes what it was asked and saves the read model for the
+/// next start; closing waits for that (well under a second for a million appeals).
+struct ViewWorker(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for ViewWorker {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            let _ = handle.join();
         }
     }
 }

@@ -25,15 +25,18 @@ pub(super) fn operator_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
         egui::Panel::right("case_panel")
             .default_size(460.0)
             .resizable(true)
-            .show(ui, |ui| super::case::case_ui(app, ui));
+            .show(ui, |ui| super::case::case_ui(app, ui, &view.points));
     }
     egui::CentralPanel::default().show(ui, |ui| {
-        let height = ui.available_height();
-        egui::Panel::bottom("queue_panel")
-            .resizable(true)
-            .default_size((height * 0.55).max(200.0))
-            .show(ui, |ui| queue_ui(app, ui, &view));
-        map_ui(app, ui, &view);
+        // The map above (about two fifths of the height), the queue below.
+        let width = ui.available_width();
+        let map_height = (ui.available_height() * 0.42).max(180.0);
+        ui.allocate_ui(egui::vec2(width, map_height), |ui| {
+            ui.set_min_height(map_height);
+            map_ui(app, ui, &view);
+        });
+        ui.separator();
+        queue_ui(app, ui, &view);
     });
     app.operator = Some(view);
 }
@@ -238,7 +241,7 @@ fn queue_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
             }
         }
     });
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let search = ui.add(
             egui::TextEdit::singleline(&mut app.query.search)
                 .hint_text("Поиск: текст, адрес или номер (Ctrl+F)")

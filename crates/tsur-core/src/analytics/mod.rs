@@ -20,6 +20,7 @@ pub mod model;
 pub mod problems;
 pub mod ranking;
 pub mod report;
+pub mod snapshot;
 pub mod surges;
 
 pub use kpi::{Figure, Filter, Kpis, figures, is_overdue, previous_period};

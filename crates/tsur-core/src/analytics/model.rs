@@ -275,6 +275,11 @@ impl ReadModel {
         self.problem.push(facts.problem);
     }
 
+    /// Builds the id → row index after the columns were filled directly.
+    pub(crate) fn index_rows(&mut self) {
+        self.row_of = self.id.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    }
+
     /// Adds or replaces what is known of a problem.
     pub fn upsert_problem(&mut self, problem: ProblemInfo) {
         self.problems.insert(problem.id, problem);

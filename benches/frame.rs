@@ -1,0 +1,138 @@
+//! Operator-screen benchmark (ENGINEERING §6, issue 5): with a demo replica of N appeals (default
+//! 1,000,000) opened by the real app (headless, egui_kittest, no GPU):
+//!
+//! - cold start: from creating the app to the first frame that shows the KPI panel, the map with
+//!   its heat overlay and the queue;
+//! - CPU time per frame of the operator screen at 1920×1080 and 3840×2160, p50 and p95 over many
+//!   frames, with the pointer moving over the map (tooltips) — app logic, egui layout and
+//!   tessellation, not rasterisation;
+//! - resident memory once the screen is up.
+//!
+//! ```sh
+//! cargo bench --bench frame              # 1,000,000 appeals
+//! cargo bench --bench frame -- 200000
+//! ```
+//!
+//! The replica is generated once and kept under `target/bench-data/` (shared with the analytics
+//! benchmark). Prints figures; asserts nothing about time.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use egui_kittest::Harness;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tsur::app::command::Mode;
+use tsur::app::{AppOptions, TsurApp};
+use tsur::loader::{Replica, Source};
+use tsur_core::clock::FixedClock;
+use tsur_core::demo::{DemoParams, write_demo_replica};
+use tsur_core::pack::RegionPack;
+
+const FRAMES: usize = 400;
+
+fn rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let appeals: u64 = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .map(|a| a.replace(['_', ','], "").parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
+    let pack = RegionPack::load(RegionPack::bundled_dir())?;
+    let date = NaiveDate::from_ymd_opt(2026, 11, 25).ok_or("date")?;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("demo-{appeals}.sqlite"));
+    if !path.exists() {
+        println!("generating {} ...", path.display());
+        let params = DemoParams {
+            appeals,
+            seed: 1,
+            now_utc: DemoParams::now_for_date(&pack, date),
+        };
+        write_demo_replica(&pack, &params, &path, false, &mut |_, _| true)?;
+    }
+    let config = tempfile::tempdir()?;
+    let options = AppOptions {
+        source: Source {
+            replica: Replica::Existing(path.clone()),
+            pack_dir: RegionPack::bundled_dir(),
+            demo_appeals: 0,
+        },
+        clock: Arc::new(FixedClock(
+            Utc.with_ymd_and_hms(2026, 11, 25, 7, 0, 0)
+                .single()
+                .ok_or("time")?,
+        )),
+        settings: Some(tsur::settings::SettingsStore::new(config.path())),
+        mode: Mode::Operator,
+    };
+    let rss_before = rss_mb();
+    let started = Instant::now();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1920.0, 1080.0))
+        .allow_missing_glyphs()
+        .build_eframe(move |cc| TsurApp::new(&cc.egui_ctx, options));
+    while !h.state().is_settled() {
+        h.step();
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err("the app did not show its data in 10 minutes".into());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let cold = started.elapsed();
+    println!(
+        "cold start:      {:.2} s from creating the app to the first frame with the KPI panel, map and queue ({appeals} appeals)",
+        cold.as_secs_f64()
+    );
+    h.run_steps(5);
+    println!(
+        "resident memory: {:.0} MB with the operator screen up (before the app: {:.0} MB)",
+        rss_mb().unwrap_or(0.0),
+        rss_before.unwrap_or(0.0)
+    );
+
+    for (w, hgt) in [(1920.0, 1080.0), (3840.0, 2160.0)] {
+        h.set_size(egui::vec2(w, hgt));
+        h.run_steps(5);
+        let mut times = Vec::with_capacity(FRAMES);
+        for i in 0..FRAMES {
+            // The pointer sweeps the map: hover tooltips are part of a frame's work.
+            let x = w * (0.3 + 0.5 * (i as f32 / FRAMES as f32));
+            let y = hgt * 0.25;
+            h.hover_at(egui::pos2(x, y));
+            let t = Instant::now();
+            h.step();
+            let output = h.output();
+            let shapes = output.shapes.clone();
+            let ppp = output.pixels_per_point;
+            let primitives = h.ctx.tessellate(shapes, ppp);
+            std::hint::black_box(primitives);
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "frame {w:.0}×{hgt:.0}: p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms over {FRAMES} frames (app + layout + tessellation)",
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            times[times.len() - 1]
+        );
+    }
+    Ok(())
+}
