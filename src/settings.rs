@@ -29,6 +29,8 @@ pub enum Basemap {
     None,
     /// Raster tiles from `tile_url`, cached on disk.
     Tiles,
+    /// A PMTiles file of raster tiles (`pmtiles_path`), for laptops with no network.
+    PmTiles,
 }
 
 impl Basemap {
@@ -36,6 +38,7 @@ impl Basemap {
         match self {
             Basemap::None => "Без подложки (работает офлайн)",
             Basemap::Tiles => "Тайловый сервер",
+            Basemap::PmTiles => "Файл PMTiles (офлайн)",
         }
     }
 }
@@ -78,6 +81,8 @@ pub struct Settings {
     /// `{z}/{x}/{y}` raster tiles: the centre's own tile server. Public OpenStreetMap tiles are
     /// for light use only, as their policy asks.
     pub tile_url: String,
+    /// A local PMTiles file of raster tiles.
+    pub pmtiles_path: String,
     pub theme: ThemeChoice,
     /// The interface language (Russian; others are not translated yet).
     pub language: String,
@@ -92,6 +97,7 @@ impl Default for Settings {
             server_url: String::new(),
             basemap: Basemap::None,
             tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
+            pmtiles_path: String::new(),
             theme: ThemeChoice::Light,
             language: "ru".into(),
             period: Period::Month,

@@ -206,6 +206,65 @@ fn three_marked_cases_are_routed_in_one_bulk_action() {
         assert_eq!(row.organisation, first_org);
         assert_eq!(row.pending.len(), 1);
     }
+
+    // Escalating the same three asks first; Escape cancels, Enter confirms.
+    h.key_press(egui::Key::E);
+    h.run_steps(3);
+    h.get_by_label_contains("Применить к отмеченным обращениям (3)?");
+    h.key_press(egui::Key::Escape);
+    settle(&mut h);
+    assert_eq!(outbox(&db).len(), 3, "cancelled: nothing recorded");
+    h.key_press(egui::Key::E);
+    h.run_steps(3);
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    let actions = outbox(&db);
+    assert_eq!(actions.len(), 6);
+    for id in &marked {
+        let on_it: Vec<_> = actions.iter().filter(|a| a.0 == *id).collect();
+        assert_eq!(on_it[1].1, "escalate");
+        // Queued after the route: one version further.
+        assert_eq!(on_it[1].2, on_it[0].2 + 1);
+    }
+}
+
+#[test]
+fn the_queue_searches_cyrillic_text_whatever_the_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = synced_replica(dir.path(), 3_000);
+    let mut h = harness(offline_options(&db, &dir.path().join("cfg")));
+    settle(&mut h);
+    let all = h.state().queue_len();
+    // A word from an open appeal's text, typed in capitals.
+    let store = Store::open_existing(&db).unwrap();
+    let (id, text): (i64, String) = store
+        .conn()
+        .query_row(
+            "SELECT id, text FROM appeals WHERE status = 'in_progress' ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let word = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 7)
+        .max_by_key(|w| w.chars().count())
+        .unwrap()
+        .to_uppercase();
+    h.state_mut().run(UiCommand::FocusSearch);
+    h.run_steps(2);
+    h.get_by_role(egui::accesskit::Role::TextInput)
+        .type_text(&word);
+    settle(&mut h);
+    let rows = h.state().queue_rows();
+    assert!(rows.iter().any(|r| r.id == id), "№{id} has «{word}»");
+    assert!(h.state().queue_len() < all);
+    let lower = word.to_lowercase();
+    for r in &rows {
+        let a = store.load_appeal(r.id).unwrap().unwrap();
+        let haystack = format!("{} {}", a.text, a.address.unwrap_or_default()).to_lowercase();
+        assert!(haystack.contains(&lower), "№{} lacks «{lower}»", r.id);
+    }
 }
 
 #[test]
@@ -446,4 +505,23 @@ fn the_review_works_from_the_replica_alone() {
     h.get_by_label("Проблемы и всплески").click();
     h.run_steps(3);
     h.get_by_label("Проблемы");
+}
+
+#[test]
+fn a_missing_offline_basemap_is_said_once_and_the_map_stays_plain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = synced_replica(dir.path(), 300);
+    let config = dir.path().join("cfg");
+    let store = SettingsStore::new(&config);
+    store
+        .save(&tsur::settings::Settings {
+            basemap: tsur::settings::Basemap::PmTiles,
+            pmtiles_path: dir.path().join("нет-такого.pmtiles").display().to_string(),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut h = harness(offline_options(&db, &config));
+    settle(&mut h);
+    h.get_by_label_contains("нет-такого.pmtiles не найден: карта без подложки");
+    assert!(h.state().is_ready());
 }

@@ -101,6 +101,14 @@ pub(super) fn dialog_ui(app: &mut TsurApp, ctx: &egui::Context) {
                     });
                 }
             }
+            UiCommand::Take | UiCommand::Escalate => {
+                ui.label(format!(
+                    "Применить к отмеченным обращениям ({count})? Отменить после отправки будет нельзя."
+                ));
+                if ui.button("Применить (Enter)").clicked() || enter {
+                    confirmed = Some(super::immediate_action(dialog.command));
+                }
+            }
             command => {
                 let (hint, needs_text, numeric) = match command {
                     UiCommand::Assign => ("Кому: фамилия или учётная запись", true, false),
@@ -222,7 +230,7 @@ pub(super) fn settings_ui(app: &mut TsurApp, ctx: &egui::Context) {
             ui.end_row();
             ui.label("Подложка карты");
             ui.vertical(|ui| {
-                for b in [Basemap::None, Basemap::Tiles] {
+                for b in [Basemap::None, Basemap::Tiles, Basemap::PmTiles] {
                     ui.selectable_value(&mut draft.settings.basemap, b, b.label_ru());
                 }
                 if draft.settings.basemap == Basemap::Tiles {
@@ -233,6 +241,14 @@ pub(super) fn settings_ui(app: &mut TsurApp, ctx: &egui::Context) {
                     .on_hover_text(
                         "Адрес тайлов {z}/{x}/{y}: тайловый сервер ЦУР. Публичные тайлы OpenStreetMap — только для лёгкого использования, как требуют их правила",
                     );
+                }
+                if draft.settings.basemap == Basemap::PmTiles {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut draft.settings.pmtiles_path)
+                            .hint_text("/путь/к/region.pmtiles")
+                            .desired_width(320.0),
+                    )
+                    .on_hover_text("Файл PMTiles с растровыми тайлами области");
                 }
             });
             ui.end_row();

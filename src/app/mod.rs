@@ -192,8 +192,10 @@ pub struct TsurApp {
     map_fitted: bool,
     logged_first_view: bool,
     heat_texture: crate::map::HeatTexture,
-    /// The basemap's tiles and the URL they come from (made when first shown).
-    tiles: Option<(String, walkers::HttpTiles)>,
+    /// The basemap's tiles and their source (made when first shown).
+    tiles: Option<(String, Box<dyn walkers::Tiles>)>,
+    /// A basemap source that could not be opened (said once).
+    missing_basemap: Option<String>,
     /// Last, so that it is dropped after `loader` and `views`: see [`ViewWorker`].
     _view_worker: ViewWorker,
     /// Counts operator views received (the heat texture is made again for a new one).
@@ -287,6 +289,7 @@ impl TsurApp {
             logged_first_view: false,
             heat_texture: crate::map::HeatTexture::default(),
             tiles: None,
+            missing_basemap: None,
             _view_worker: ViewWorker(view_worker),
             view_generation: 0,
         }
@@ -650,19 +653,19 @@ impl TsurApp {
             }
             UiCommand::NextTab => self.switch_tab(1),
             UiCommand::PreviousTab => self.switch_tab(-1),
-            UiCommand::Take => {
+            UiCommand::Take | UiCommand::Escalate => {
                 let targets = self.targets();
-                self.act(targets, ActionKind::Take);
-            }
-            UiCommand::Escalate => {
-                let targets = self.targets();
-                self.act(
-                    targets,
-                    ActionKind::Escalate {
-                        to: ESCALATE_TO.into(),
-                        why: None,
-                    },
-                );
+                if targets.len() > 1 {
+                    // Many at once: confirmed first (Enter), since it cannot be taken back.
+                    self.dialog = Some(Dialog {
+                        command,
+                        targets,
+                        text: String::new(),
+                        choice: None,
+                    });
+                } else {
+                    self.act(targets, immediate_action(command));
+                }
             }
             UiCommand::AcceptSuggestion => {
                 let suggestion = self.case.as_ref().and_then(|c| {
@@ -980,6 +983,17 @@ impl eframe::App for TsurApp {
                 ctx.request_repaint();
             }
         }
+    }
+}
+
+/// The action of a command that needs no value (take, escalate to the block head).
+pub(crate) fn immediate_action(command: UiCommand) -> ActionKind {
+    match command {
+        UiCommand::Take => ActionKind::Take,
+        _ => ActionKind::Escalate {
+            to: ESCALATE_TO.into(),
+            why: None,
+        },
     }
 }
 

@@ -527,20 +527,7 @@ fn map_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
         let _ = app.map_memory.zoom_out();
     }
     let (clicked_tx, clicked_rx) = std::sync::mpsc::channel();
-    let basemap = app.settings.basemap == crate::settings::Basemap::Tiles
-        && !app.settings.tile_url.trim().is_empty();
-    if basemap
-        && app
-            .tiles
-            .as_ref()
-            .is_none_or(|(url, _)| *url != app.settings.tile_url)
-    {
-        let cache = crate::paths::tile_cache_dir();
-        app.tiles = Some((
-            app.settings.tile_url.clone(),
-            crate::map::http_tiles(&app.settings.tile_url, cache, ui.ctx()),
-        ));
-    }
+    let basemap = ensure_basemap(app, ui.ctx());
     let overlay = RegionOverlay {
         basemap,
         view,
@@ -558,7 +545,7 @@ fn map_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
         clicked: clicked_tx,
     };
     let tiles: Option<&mut dyn walkers::Tiles> = match (&mut app.tiles, basemap) {
-        (Some((_, tiles)), true) => Some(tiles),
+        (Some((_, tiles)), true) => Some(tiles.as_mut()),
         _ => None,
     };
     ui.add(Map::new(tiles, &mut app.map_memory, lat_lon(centre.0, centre.1)).with_plugin(overlay));
@@ -575,4 +562,46 @@ fn map_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
             crate::map::MapClick::Problem(id) => app.query.tab = QueueTab::Problem(id),
         }
     }
+}
+
+/// Makes the basemap chosen in the settings (once per source); whether there is one to draw.
+/// A PMTiles file that is not there is said once, and the map stays on its plain background.
+fn ensure_basemap(app: &mut TsurApp, ctx: &egui::Context) -> bool {
+    use crate::settings::Basemap;
+    let source = match app.settings.basemap {
+        Basemap::None => return false,
+        Basemap::Tiles if app.settings.tile_url.trim().is_empty() => return false,
+        Basemap::Tiles => format!("tiles:{}", app.settings.tile_url.trim()),
+        Basemap::PmTiles => format!("pmtiles:{}", app.settings.pmtiles_path.trim()),
+    };
+    if app.tiles.as_ref().is_some_and(|(s, _)| *s == source) {
+        return true;
+    }
+    if app.missing_basemap.as_deref() == Some(source.as_str()) {
+        return false;
+    }
+    let tiles: Box<dyn walkers::Tiles> = match app.settings.basemap {
+        Basemap::PmTiles => {
+            let path = std::path::PathBuf::from(app.settings.pmtiles_path.trim());
+            if !path.is_file() {
+                app.notice = Some(super::Notice {
+                    text: format!(
+                        "файл подложки {} не найден: карта без подложки (путь — в настройках)",
+                        path.display()
+                    ),
+                    is_error: true,
+                });
+                app.missing_basemap = Some(source);
+                return false;
+            }
+            Box::new(walkers::PmTiles::new(path, ctx.clone()))
+        }
+        _ => Box::new(crate::map::http_tiles(
+            app.settings.tile_url.trim(),
+            crate::paths::tile_cache_dir(),
+            ctx,
+        )),
+    };
+    app.tiles = Some((source, tiles));
+    true
 }
