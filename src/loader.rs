@@ -363,7 +363,7 @@ fn start_demo_server(
     remove_seed_leftovers(dir);
     if !marker.exists() {
         for path in [server_db.clone(), demo_replica_in(dir)] {
-            for suffix in ["", "-wal", "-shm"] {
+            for suffix in ["", "-wal", "-shm", ".model"] {
                 let mut name = path.as_os_str().to_owned();
                 name.push(suffix);
                 let _ = std::fs::remove_file(PathBuf::from(name));

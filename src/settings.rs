@@ -177,6 +177,34 @@ impl SettingsStore {
     }
 }
 
+/// Saves settings on a thread of its own, so the frame never waits for the disk: the newest
+/// settings sent are written, and each write's outcome comes back on `written`.
+pub struct SettingsWriter {
+    settings: std::sync::mpsc::Sender<Settings>,
+    pub written: std::sync::mpsc::Receiver<Result<(), String>>,
+}
+
+impl SettingsWriter {
+    pub fn spawn(store: SettingsStore) -> std::io::Result<SettingsWriter> {
+        let (settings, wanted) = std::sync::mpsc::channel::<Settings>();
+        let (report, written) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("tsur-settings".into())
+            .spawn(move || {
+                while let Ok(first) = wanted.recv() {
+                    let latest = wanted.try_iter().last().unwrap_or(first);
+                    let _ = report.send(store.save(&latest).map_err(|e| format!("{e:#}")));
+                }
+            })?;
+        Ok(SettingsWriter { settings, written })
+    }
+
+    /// Asks for `settings` to be written.
+    pub fn save(&self, settings: &Settings) {
+        let _ = self.settings.send(settings.clone());
+    }
+}
+
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
 fn write_atomically(path: &Path, bytes: &[u8], owner_only: bool) -> anyhow::Result<()> {
     use std::io::Write as _;

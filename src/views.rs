@@ -16,6 +16,7 @@ use tsur_core::analytics::heat::{DensityGrid, GridSpec, density};
 use tsur_core::analytics::report::Report;
 use tsur_core::analytics::{
     AppealFacts, Figure, Filter, NO_CODE, NO_TIME, ProblemInfo, ReadModel, figures, is_overdue,
+    timeliness,
 };
 use tsur_core::clock::SharedClock;
 use tsur_core::deadline::{SlaState, describe};
@@ -84,8 +85,9 @@ pub enum QueueTab {
     /// Escalated to the block head (п.10.2).
     Escalated,
     Overdue,
-    /// The appeals that make a KPI figure, within the period (opened from its tile).
-    Figure(FigureFocus),
+    /// The appeals that make a KPI figure, within the period and the block (by code) the figure
+    /// was computed for (opened from its tile).
+    Figure(FigureFocus, Option<String>),
     /// Every appeal of a problem, whatever its status (opened from the map).
     Problem(i64),
 }
@@ -93,6 +95,8 @@ pub enum QueueTab {
 /// What a KPI tile's queue lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FigureFocus {
+    /// Overdue now.
+    Overdue,
     /// Open, deadline within the at-risk window.
     AtRisk,
     /// Answered late, or still unanswered past the deadline.
@@ -108,11 +112,11 @@ pub enum FigureFocus {
 }
 
 impl FigureFocus {
-    /// The queue behind a KPI of the pack (`kpi.toml` ids).
-    pub fn of_kpi(id: &str) -> (QueueTab, &'static str) {
-        let figure = |f: FigureFocus, what| (QueueTab::Figure(f), what);
+    /// The queue behind a KPI of the pack (`kpi.toml` ids) computed for `block` (a code).
+    pub fn of_kpi(id: &str, block: Option<String>) -> (QueueTab, &'static str) {
+        let figure = |f: FigureFocus, what| (QueueTab::Figure(f, block.clone()), what);
         match id {
-            "overdue_now" => (QueueTab::Overdue, "просроченные"),
+            "overdue_now" => figure(FigureFocus::Overdue, "просроченные"),
             "at_risk_24h" => figure(FigureFocus::AtRisk, "под угрозой просрочки"),
             "on_time_share" | "avg_answer_days" | "median_answer_days" | "p90_answer_days" => {
                 figure(FigureFocus::Late, "с нарушением срока")
@@ -126,6 +130,7 @@ impl FigureFocus {
 
     pub fn label_ru(self) -> &'static str {
         match self {
+            FigureFocus::Overdue => "Просрочено за период",
             FigureFocus::AtRisk => "Под угрозой",
             FigureFocus::Late => "С нарушением срока",
             FigureFocus::Unsatisfied => "Оценка ниже 4",
@@ -502,9 +507,13 @@ pub fn spawn(
                 }
                 wanted.answered();
             }
-            // The app closed: save the model as it is now, for a fast next start.
+            // The app closed: the loader has stopped and every change it passed on is applied,
+            // so the model is the replica as it is now. Saved for a fast next start.
             if let Some(w) = worker.as_mut() {
-                w.save_snapshot();
+                match snapshot_key(&w.store) {
+                    Ok(key) => w.save_snapshot(key),
+                    Err(e) => eprintln!("tsur: снимок модели не сохранён: {e:#}"),
+                }
             }
         })
 }
@@ -558,6 +567,8 @@ struct Worker {
     saved_key: Option<String>,
     /// The last panel computed, and for what (cleared when the data changes).
     panel: Option<(PanelKey, Panel)>,
+    /// The last search and the appeals it found (cleared when the data changes).
+    search_cache: Option<(String, std::sync::Arc<HashSet<AppealId>>)>,
 }
 
 /// What a [`Panel`] depends on.
@@ -589,17 +600,38 @@ fn snapshot_path(db: &std::path::Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Names the state of a replica: every change comes through the sync, which moves the cursor.
+/// Names the state of a replica: which replica (an id written into it the first time), and how
+/// far it is (every change comes through the sync, which moves the cursor).
 fn snapshot_key(store: &Store) -> anyhow::Result<String> {
+    let id = match store.sync_value("replica_id")? {
+        Some(id) => id,
+        None => {
+            let id = uuid::Uuid::now_v7().to_string();
+            store.set_sync_value("replica_id", &id)?;
+            id
+        }
+    };
     let max_id: Option<i64> = store
         .conn()
         .query_row("SELECT max(id) FROM appeals", [], |r| r.get(0))?;
     Ok(format!(
-        "{}/{}/{}",
+        "{id}/{}/{}/{}",
         store.cursor()?,
         max_id.unwrap_or(0),
         store.schema_version()?
     ))
+}
+
+/// The key and the model read from one read transaction, so the model is exactly the state the
+/// key names even while the loader writes pages.
+fn load_consistent(store: &Store) -> anyhow::Result<(String, ReadModel)> {
+    // The id is written (if new) before the read transaction starts.
+    snapshot_key(store)?;
+    store.conn().execute_batch("BEGIN")?;
+    let loaded = snapshot_key(store).and_then(|key| Ok((key, ReadModel::load(store)?)));
+    // A read transaction: ending it cannot lose anything.
+    let _ = store.conn().execute_batch("COMMIT");
+    loaded
 }
 
 impl Worker {
@@ -616,9 +648,12 @@ impl Worker {
                 None
             }
         };
-        let (model, saved_key) = match saved {
-            Some(model) => (model, Some(key)),
-            None => (ReadModel::load(&store)?, None),
+        let (model, model_key, saved_key) = match saved {
+            Some(model) => (model, key.clone(), Some(key)),
+            None => {
+                let (key, model) = load_consistent(&store)?;
+                (model, key, None)
+            }
         };
         let mut worker = Worker {
             store,
@@ -628,31 +663,28 @@ impl Worker {
             problem_points: HashMap::new(),
             saved_key,
             panel: None,
+            search_cache: None,
         };
         worker.read_problem_points()?;
-        worker.save_snapshot();
+        worker.save_snapshot(model_key);
         Ok(worker)
     }
 
     fn reload(&mut self) -> anyhow::Result<()> {
-        self.model = ReadModel::load(&self.store)?;
+        let (key, model) = load_consistent(&self.store)?;
+        self.model = model;
         self.panel = None;
+        self.search_cache = None;
         self.saved_key = None;
         self.read_problem_points()?;
-        self.save_snapshot();
+        self.save_snapshot(key);
         Ok(())
     }
 
-    /// Saves the model unless the saved one already matches the replica. A failure only costs
-    /// the next start its speed, so it is reported and otherwise ignored.
-    fn save_snapshot(&mut self) {
-        let key = match snapshot_key(&self.store) {
-            Ok(key) => key,
-            Err(e) => {
-                eprintln!("tsur: снимок модели не сохранён: {e:#}");
-                return;
-            }
-        };
+    /// Saves the model under `key` — the replica state it holds — unless the saved file already
+    /// is that. A failure only costs the next start its speed, so it is reported and otherwise
+    /// ignored.
+    fn save_snapshot(&mut self, key: String) {
         if self.saved_key.as_deref() == Some(key.as_str()) {
             return;
         }
@@ -679,6 +711,9 @@ impl Worker {
     fn apply(&mut self, appeals: Vec<AppealFacts>, problems: Vec<ProblemInfo>) {
         if !appeals.is_empty() || !problems.is_empty() {
             self.panel = None;
+            self.search_cache = None;
+            // The saved file no longer is this model.
+            self.saved_key = None;
         }
         for facts in appeals {
             self.model.upsert(facts);
@@ -711,7 +746,7 @@ impl Worker {
             to_utc: q.period.days().map(|_| now + 1),
             municipality: q.municipality.clone(),
             block: match &q.tab {
-                QueueTab::Block(code) => Some(code.clone()),
+                QueueTab::Block(code) | QueueTab::Figure(_, Some(code)) => Some(code.clone()),
                 _ => None,
             },
             ..Filter::default()
@@ -747,9 +782,15 @@ impl Worker {
     }
 
     /// Whether row `i` belongs to `tab` (municipality and search are checked apart).
-    fn in_tab(&self, i: usize, tab: &QueueTab, block: Option<u16>, period: (i64, i64)) -> bool {
+    fn in_tab(
+        &self,
+        i: usize,
+        tab: &QueueTab,
+        block: Option<u16>,
+        period: (i64, i64),
+        now: i64,
+    ) -> bool {
         let m = &self.model;
-        let now = self.now();
         let status = m.status[i];
         match tab {
             QueueTab::All => status.is_open(),
@@ -757,17 +798,19 @@ impl Worker {
             QueueTab::Escalated => status == Status::Escalated,
             QueueTab::Overdue => is_overdue(m, i, now),
             QueueTab::Problem(p) => m.problem[i] == *p,
-            QueueTab::Figure(focus) => {
+            QueueTab::Figure(focus, _) => {
                 let received = m.received[i];
                 if received < period.0 || received >= period.1 {
                     return false;
                 }
+                if block.is_some_and(|b| m.block[i] != b) {
+                    return false;
+                }
+                // The same tests the KPI computation makes.
                 match focus {
+                    FigureFocus::Overdue => is_overdue(m, i, now),
                     FigureFocus::AtRisk => self.sla(i, now) == Some(SlaState::AtRisk),
-                    FigureFocus::Late => matches!(
-                        self.sla(i, now),
-                        Some(SlaState::AnsweredLate | SlaState::Overdue)
-                    ),
+                    FigureFocus::Late => timeliness(m, i, now) == Some(false),
                     FigureFocus::Unsatisfied => (1..=3).contains(&m.rating[i]),
                     FigureFocus::Repeats => m.is_repeat[i],
                     FigureFocus::NotOnMerits => m.answers[i] > 0 && m.merits_answers[i] == 0,
@@ -792,13 +835,21 @@ impl Worker {
         };
         let municipality = code(&m.municipalities, &q.municipality);
         let block = match &q.tab {
-            QueueTab::Block(c) => code(&m.blocks, &Some(c.clone())),
+            QueueTab::Block(c) | QueueTab::Figure(_, Some(c)) => code(&m.blocks, &Some(c.clone())),
             _ => Ok(None),
         };
         let found = if q.search.trim().is_empty() {
             None
         } else {
-            Some(self.search(&q.search)?)
+            let wanted = q.search.trim().to_lowercase();
+            match &self.search_cache {
+                Some((text, found)) if *text == wanted => Some(found.clone()),
+                _ => {
+                    let found = std::sync::Arc::new(self.search(&wanted)?);
+                    self.search_cache = Some((wanted, found.clone()));
+                    Some(found)
+                }
+            }
         };
 
         // The queue: a pass over the model's columns.
@@ -806,7 +857,7 @@ impl Worker {
             (Ok(muni), Ok(block)) => (0..m.len())
                 .filter(|&i| {
                     muni.is_none_or(|c| m.municipality[i] == c)
-                        && self.in_tab(i, &q.tab, block, period)
+                        && self.in_tab(i, &q.tab, block, period, now)
                         && found.as_ref().is_none_or(|f| f.contains(&m.id[i]))
                 })
                 .collect(),
@@ -966,12 +1017,6 @@ impl Worker {
 
     fn sort(&self, rows: &mut [usize], key: SortKey, descending: bool) {
         let m = &self.model;
-        let name = |codes: &tsur_core::analytics::Codes, i: u16| -> String {
-            if i == NO_CODE {
-                return "\u{10FFFF}".into();
-            }
-            codes.name(i).unwrap_or_default().to_string()
-        };
         match key {
             SortKey::Deadline => rows.sort_by_key(|&i| {
                 let due = m.due[i];
@@ -983,22 +1028,12 @@ impl Worker {
             SortKey::Channel => rows.sort_by_key(|&i| (m.channel[i].label_ru(), m.due[i])),
             SortKey::Status => rows.sort_by_key(|&i| (m.status[i].label_ru(), m.due[i])),
             SortKey::Municipality => {
-                let names: Vec<String> = (0..m.municipalities.len())
-                    .map(|c| self.municipality_name(name(&m.municipalities, c as u16)))
-                    .collect();
-                rows.sort_by(|&a, &b| {
-                    let n = |i: usize| names.get(usize::from(m.municipality[i])).cloned();
-                    n(a).cmp(&n(b)).then(m.due[a].cmp(&m.due[b]))
-                });
+                let rank = rank_by_name(&m.municipalities, |c| self.municipality_name(c));
+                rows.sort_by_key(|&i| (rank_of(&rank, m.municipality[i]), m.due[i]));
             }
             SortKey::Organisation => {
-                let names: Vec<String> = (0..m.organisations.len())
-                    .map(|c| self.organisation_name(name(&m.organisations, c as u16)))
-                    .collect();
-                rows.sort_by(|&a, &b| {
-                    let n = |i: usize| names.get(usize::from(m.organisation[i])).cloned();
-                    n(a).cmp(&n(b)).then(m.due[a].cmp(&m.due[b]))
-                });
+                let rank = rank_by_name(&m.organisations, |c| self.organisation_name(c));
+                rows.sort_by_key(|&i| (rank_of(&rank, m.organisation[i]), m.due[i]));
             }
         }
         if descending {
@@ -1391,41 +1426,86 @@ impl Worker {
         }
     }
 
-    /// Records one action per appeal in the outbox, in one transaction: all or none. The base
-    /// version counts the undelivered actions already queued on the appeal, since each one the
-    /// server applies moves the version on by one.
+    /// Records one action per appeal in the outbox, in one transaction: all or none (taken for
+    /// writing at once, so the loader's page writes cannot turn it into a busy error halfway).
+    ///
+    /// The base version is the version the operator saw, moved on by one for each action on the
+    /// appeal this replica has queued or had applied on top of that version: each action the
+    /// server applies moves the version on by one, and the queue may still show the version from
+    /// before an action the server has already applied.
     fn act(&self, appeals: &[(AppealId, i64)], kind: &ActionKind) -> anyhow::Result<usize> {
         let code = serde_json::to_value(kind)?
             .get("kind")
             .and_then(|k| k.as_str().map(str::to_string))
             .context("действие без вида")?;
         let conn = self.store.conn();
-        let tx = conn.unchecked_transaction()?;
-        let now: DateTime<Utc> = self.clock.now_utc();
-        for &(appeal_id, seen_version) in appeals {
-            let queued: i64 = tx.query_row(
-                "SELECT count(*) FROM outbox WHERE appeal_id = ?1 AND state IN ('pending', 'sent')",
-                [appeal_id],
-                |r| r.get(0),
-            )?;
-            let action = Action {
-                id: uuid::Uuid::now_v7().to_string(),
-                appeal_id,
-                base_version: seen_version + queued,
-                kind: kind.clone(),
-            };
-            self.store.enqueue_action(&OutboxAction {
-                id: action.id.clone(),
-                created_utc: now.timestamp(),
-                appeal_id: Some(appeal_id),
-                kind: code.clone(),
-                payload: serde_json::to_string(&action)?,
-                base_version: Some(action.base_version),
-            })?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let written = (|| -> anyhow::Result<usize> {
+            let now: DateTime<Utc> = self.clock.now_utc();
+            for &(appeal_id, seen_version) in appeals {
+                let latest: Option<i64> = conn.query_row(
+                    "SELECT max(base_version) FROM outbox WHERE appeal_id = ?1
+                     AND state IN ('pending', 'sent', 'applied', 'duplicate')
+                     AND base_version >= ?2",
+                    [appeal_id, seen_version],
+                    |r| r.get(0),
+                )?;
+                let action = Action {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    appeal_id,
+                    base_version: latest.map_or(seen_version, |v| v + 1),
+                    kind: kind.clone(),
+                };
+                self.store.enqueue_action(&OutboxAction {
+                    id: action.id.clone(),
+                    created_utc: now.timestamp(),
+                    appeal_id: Some(appeal_id),
+                    kind: code.clone(),
+                    payload: serde_json::to_string(&action)?,
+                    base_version: Some(action.base_version),
+                })?;
+            }
+            Ok(appeals.len())
+        })();
+        let committed = written.and_then(|n| {
+            conn.execute_batch("COMMIT")?;
+            Ok(n)
+        });
+        if committed.is_err() {
+            // Nothing of it is kept; the operator is told and can act again.
+            let _ = conn.execute_batch("ROLLBACK");
         }
-        tx.commit()?;
-        Ok(appeals.len())
+        committed
     }
+}
+
+/// For each code of a table, its place in the alphabetical order of the names shown.
+fn rank_by_name(
+    codes: &tsur_core::analytics::Codes,
+    name: impl Fn(String) -> String,
+) -> Vec<usize> {
+    let mut names: Vec<(String, usize)> = (0..codes.len())
+        .map(|i| {
+            (
+                name(codes.name(i as u16).unwrap_or_default().to_string()),
+                i,
+            )
+        })
+        .collect();
+    names.sort();
+    let mut rank = vec![0; codes.len()];
+    for (place, (_, i)) in names.into_iter().enumerate() {
+        rank[i] = place;
+    }
+    rank
+}
+
+/// The rank of a code; appeals without one come last.
+fn rank_of(rank: &[usize], code: u16) -> usize {
+    if code == NO_CODE {
+        return usize::MAX;
+    }
+    rank.get(usize::from(code)).copied().unwrap_or(usize::MAX)
 }
 
 /// An action in words, as the queue and the case show it.

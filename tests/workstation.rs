@@ -13,7 +13,7 @@ use tsur::app::command::{Mode, UiCommand};
 use tsur::app::{AppOptions, TsurApp};
 use tsur::loader::{Replica, Source};
 use tsur::settings::{SettingsStore, ThemeChoice};
-use tsur::views::{Period, QueueTab};
+use tsur::views::{FigureFocus, Period, QueueTab};
 use tsur_core::clock::FixedClock;
 use tsur_core::deadline::SlaState;
 use tsur_core::demo::{DemoParams, write_demo_replica};
@@ -349,16 +349,29 @@ fn a_kpi_tile_opens_the_queue_that_makes_its_figure() {
     h.get_by_label_contains("Показатель Просрочено сейчас")
         .click();
     settle(&mut h);
-    assert_eq!(h.state().query().tab, QueueTab::Overdue);
+    assert_eq!(
+        h.state().query().tab,
+        QueueTab::Figure(FigureFocus::Overdue, None)
+    );
     let rows = h.state().queue_rows();
     assert!(!rows.is_empty());
     assert!(rows.iter().all(|r| r.sla == Some(SlaState::Overdue)));
-    // The same count as the replica's own statistics (SQL over the replica, not the read model).
-    let pack = RegionPack::load(RegionPack::bundled_dir()).unwrap();
-    let stats =
-        tsur_core::stats::Stats::compute(&Store::open_existing(&db).unwrap(), &pack, clock().0)
-            .unwrap();
-    assert_eq!(h.state().queue_len() as u64, stats.overdue);
+    // As many as the tile says, and as many as an SQL query over the replica finds: open,
+    // clock running, deadline passed, received in the last 30 days.
+    let tile = h.state().tile_value("overdue_now").unwrap();
+    assert_eq!(h.state().queue_len() as f64, tile);
+    let now = clock().0.timestamp();
+    let overdue: i64 = Store::open_existing(&db)
+        .unwrap()
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM appeals WHERE due_utc <= ?1 AND received_utc >= ?2
+             AND status NOT IN ('answered', 'closed', 'merged', 'rejected', 'awaiting_citizen')",
+            [now, now - 30 * 86_400],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(h.state().queue_len() as i64, overdue);
 
     h.get_by_label_contains("Показатель Удовлетворённость")
         .click();
@@ -392,8 +405,13 @@ fn settings_survive_a_restart() {
         h.get_by_label("Тёмная").click();
         h.run_steps(2);
         h.get_by_label("Сохранить").click();
-        h.run_steps(3);
-        h.get_by_label("Настройки сохранены");
+        // Written by the settings thread, which then says so.
+        let started = Instant::now();
+        while h.query_by_label("Настройки сохранены").is_none() {
+            assert!(started.elapsed() < Duration::from_secs(10), "not saved");
+            h.step();
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
     let saved = std::fs::read_to_string(config.join("settings.toml")).unwrap();
     assert!(saved.contains("theme = \"dark\""), "{saved}");
@@ -524,4 +542,46 @@ fn a_missing_offline_basemap_is_said_once_and_the_map_stays_plain() {
     settle(&mut h);
     h.get_by_label_contains("нет-такого.pmtiles не найден: карта без подложки");
     assert!(h.state().is_ready());
+}
+
+#[test]
+fn the_saved_read_model_is_used_only_for_the_replica_state_it_was_made_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = synced_replica(dir.path(), 800);
+    let config = dir.path().join("cfg");
+    let store = Store::open_existing(&db).unwrap();
+    let open: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM appeals
+             WHERE status NOT IN ('answered', 'closed', 'merged', 'rejected')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(open > 0);
+    let shown = |n: i64| format!("Открыто: {}", tsur::app::group_digits(n as u64));
+    {
+        let mut h = harness(offline_options(&db, &config));
+        settle(&mut h);
+        h.get_by_label(&shown(open));
+    } // closing saves the model beside the replica
+    assert!(PathBuf::from(format!("{}.model", db.display())).exists());
+
+    // The rows change behind the app's back while the cursor stays: the saved model (made from
+    // this cursor) is what the app shows, which proves it is read instead of the replica.
+    store
+        .conn()
+        .execute("UPDATE appeals SET status = 'closed'", [])
+        .unwrap();
+    {
+        let mut h = harness(offline_options(&db, &config));
+        settle(&mut h);
+        h.get_by_label(&shown(open));
+    }
+    // A sync moves the cursor: the saved model is not for this state, the replica is read.
+    store.set_sync_value("cursor", "2").unwrap();
+    let mut h = harness(offline_options(&db, &config));
+    settle(&mut h);
+    h.get_by_label(&shown(0));
 }

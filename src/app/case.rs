@@ -249,8 +249,8 @@ pub(super) fn case_ui(app: &mut TsurApp, ui: &mut egui::Ui, neighbours: &[crate:
                     text: app.composer.trim().to_string(),
                     on_merits: app.composer_on_merits,
                 };
+                // The text stays until the worker says the answer is recorded.
                 app.pending_action = Some((vec![(a.id, a.version)], kind));
-                app.composer.clear();
             }
         });
     });

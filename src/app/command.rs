@@ -199,52 +199,48 @@ pub fn pressed(ctx: &egui::Context) -> Vec<UiCommand> {
     let typing = ctx.egui_wants_keyboard_input();
     let mut out = Vec::new();
     ctx.input_mut(|input| {
-        let keys: Vec<(Key, Modifiers)> = input
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                egui::Event::Key {
-                    key,
-                    pressed: true,
-                    modifiers,
-                    ..
-                } => Some((*key, *modifiers)),
-                _ => None,
-            })
-            .collect();
-        for (key, modifiers) in keys {
-            let arrow = match key {
-                Key::ArrowDown => Some(UiCommand::NextRow),
-                Key::ArrowUp => Some(UiCommand::PreviousRow),
-                _ => None,
-            };
-            if let Some(command) = arrow {
-                if !typing && input.consume_key(Modifiers::NONE, key) {
-                    out.push(command);
-                }
+        // Each key press is one command (J J moves two rows); the events that became commands
+        // are taken out so that no widget acts on them as well.
+        let mut used = Vec::new();
+        for (index, event) in input.events.iter().enumerate() {
+            let egui::Event::Key {
+                key,
+                pressed: true,
+                modifiers,
+                ..
+            } = event
+            else {
                 continue;
-            }
-            let command = UiCommand::ALL
-                .iter()
-                .copied()
-                .chain([UiCommand::OpenPalette])
-                .find(|c| {
-                    c.shortcut().is_some_and(|s| {
-                        s.logical_key == key && modifiers.matches_logically(s.modifiers)
-                    })
-                });
+            };
+            let command = match key {
+                Key::ArrowDown if modifiers.is_none() => Some(UiCommand::NextRow),
+                Key::ArrowUp if modifiers.is_none() => Some(UiCommand::PreviousRow),
+                _ => UiCommand::ALL
+                    .iter()
+                    .copied()
+                    .chain([UiCommand::OpenPalette])
+                    .find(|c| {
+                        c.shortcut().is_some_and(|s| {
+                            s.logical_key == *key && modifiers.matches_logically(s.modifiers)
+                        })
+                    }),
+            };
             let Some(command) = command else {
                 continue;
             };
-            if typing && command.is_plain() && key != Key::Escape {
+            let plain = command.is_plain() || matches!(key, Key::ArrowDown | Key::ArrowUp);
+            if typing && plain && *key != Key::Escape {
                 continue;
             }
-            if let Some(shortcut) = command.shortcut()
-                && input.consume_shortcut(&shortcut)
-            {
-                out.push(command);
-            }
+            out.push(command);
+            used.push(index);
         }
+        let mut index = 0;
+        input.events.retain(|_| {
+            let keep = !used.contains(&index);
+            index += 1;
+            keep
+        });
     });
     out
 }

@@ -296,15 +296,12 @@ pub(super) fn settings_ui(app: &mut TsurApp, ctx: &egui::Context) {
             ..draft.settings
         };
         crate::theme::apply(ctx, app.settings.theme);
+        // Saved on purpose: a file that could not be read is replaced now. The writer says
+        // when it is on disk.
+        app.settings_unreadable = false;
+        app.announce_settings_saved = errors.is_empty();
         app.save_settings();
-        if errors.is_empty() {
-            if app.notice.as_ref().is_none_or(|n| !n.is_error) {
-                app.notice = Some(Notice {
-                    text: "Настройки сохранены".into(),
-                    is_error: false,
-                });
-            }
-        } else {
+        if !errors.is_empty() {
             app.notice = Some(Notice {
                 text: errors.join("; "),
                 is_error: true,

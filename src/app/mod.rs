@@ -17,7 +17,7 @@ use crate::views::{
 use anyhow::Result;
 use command::{Mode, Palette, UiCommand};
 use egui::RichText;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -151,6 +151,13 @@ pub struct TsurApp {
     sync: Option<SyncStatus>,
     settings: Settings,
     settings_store: Option<SettingsStore>,
+    /// The settings file could not be read: it is not written over until the user saves the
+    /// settings window, so whatever it held can still be mended by hand.
+    settings_unreadable: bool,
+    /// Say so when the settings window's save is written.
+    announce_settings_saved: bool,
+    /// Writes the settings off the UI thread.
+    settings_writer: Option<crate::settings::SettingsWriter>,
     notice: Option<Notice>,
     mode: Mode,
     query: OperatorQuery,
@@ -169,7 +176,9 @@ pub struct TsurApp {
     review_asked: Option<Period>,
     review: Option<Box<views::ReviewData>>,
     review_tab: review::ReviewTab,
-    selected: BTreeSet<AppealId>,
+    /// Marked appeals, each with the version seen when it was marked (a mark outlives a change
+    /// of tab or search, and a bulk action still names it).
+    selected: BTreeMap<AppealId, i64>,
     cursor: Option<AppealId>,
     /// Scroll the queue to the cursor on the next frame.
     scroll_to_cursor: bool,
@@ -180,6 +189,10 @@ pub struct TsurApp {
     focus_composer: bool,
     composer: String,
     composer_on_merits: bool,
+    /// Unsent answers of other cases, kept when another case is opened.
+    drafts: std::collections::HashMap<AppealId, String>,
+    /// An answer was sent to the worker: the composer is cleared once it is recorded.
+    answer_in_flight: Option<AppealId>,
     commands: Vec<UiCommand>,
     /// An appeal to open after this frame (a link in the case panel).
     pending_open: Option<AppealId>,
@@ -235,6 +248,7 @@ impl TsurApp {
             },
             None => (Settings::default(), None),
         };
+        let settings_unreadable = settings_error.is_some();
         if let Some(text) = settings_error {
             notice = Some(Notice {
                 text,
@@ -256,7 +270,13 @@ impl TsurApp {
             sync: None,
             review_period: settings.period,
             settings,
-            settings_store: options.settings,
+            settings_store: options.settings.clone(),
+            settings_unreadable,
+            announce_settings_saved: false,
+            settings_writer: options
+                .settings
+                .clone()
+                .and_then(|store| crate::settings::SettingsWriter::spawn(store).ok()),
             notice,
             mode: options.mode,
             query,
@@ -270,7 +290,7 @@ impl TsurApp {
             review_asked: None,
             review: None,
             review_tab: review::ReviewTab::Comparison,
-            selected: BTreeSet::new(),
+            selected: BTreeMap::new(),
             cursor: None,
             scroll_to_cursor: false,
             dialog: None,
@@ -280,6 +300,8 @@ impl TsurApp {
             focus_composer: false,
             composer: String::new(),
             composer_on_merits: true,
+            drafts: std::collections::HashMap::new(),
+            answer_in_flight: None,
             commands: Vec::new(),
             pending_open: None,
             pending_action: None,
@@ -338,7 +360,7 @@ impl TsurApp {
 
     /// The appeals marked in the queue (for tests).
     pub fn selected(&self) -> Vec<AppealId> {
-        self.selected.iter().copied().collect()
+        self.selected.keys().copied().collect()
     }
 
     /// The queue's rows as shown (for tests).
@@ -349,6 +371,17 @@ impl TsurApp {
     /// Appeals in the queue, shown or not (for tests).
     pub fn queue_len(&self) -> usize {
         self.operator.as_ref().map_or(0, |v| v.queue_len)
+    }
+
+    /// The value of a KPI tile, by the pack's id (for tests).
+    pub fn tile_value(&self, id: &str) -> Option<f64> {
+        self.operator
+            .as_ref()?
+            .tiles
+            .iter()
+            .find(|t| t.figure.id == id)?
+            .figure
+            .value
     }
 
     /// Whether the top bar says the server is away (for tests).
@@ -371,6 +404,28 @@ impl TsurApp {
     }
 
     fn poll(&mut self) {
+        while let Some(written) = self
+            .settings_writer
+            .as_ref()
+            .and_then(|w| w.written.try_recv().ok())
+        {
+            match written {
+                Ok(()) if self.announce_settings_saved => {
+                    self.announce_settings_saved = false;
+                    self.notice = Some(Notice {
+                        text: "Настройки сохранены".into(),
+                        is_error: false,
+                    });
+                }
+                Ok(()) => {}
+                Err(text) => {
+                    self.notice = Some(Notice {
+                        text,
+                        is_error: true,
+                    })
+                }
+            }
+        }
         while let Ok(event) = self.loader.events.try_recv() {
             match event {
                 LoadEvent::Progress { what, done, total } => {
@@ -422,6 +477,11 @@ impl TsurApp {
                 }
                 ViewEvent::Review(report) => self.review = Some(report),
                 ViewEvent::Queued { count, what } => {
+                    if let Some(id) = self.answer_in_flight.take()
+                        && self.open_case == Some(id)
+                    {
+                        self.composer.clear();
+                    }
                     self.notice = Some(Notice {
                         text: if count == 1 {
                             format!("«{what}»: записано, будет отправлено на сервер")
@@ -434,6 +494,8 @@ impl TsurApp {
                     });
                 }
                 ViewEvent::Failed(text) => {
+                    // An answer that was not recorded stays in the composer.
+                    self.answer_in_flight = None;
                     self.computing = false;
                     self.case_stale = false;
                     self.notice = Some(Notice {
@@ -467,8 +529,14 @@ impl TsurApp {
 
     fn open_case(&mut self, id: AppealId) {
         if self.open_case != Some(id) {
+            if let Some(previous) = self.open_case {
+                let draft = std::mem::take(&mut self.composer);
+                if !draft.trim().is_empty() {
+                    self.drafts.insert(previous, draft);
+                }
+            }
             self.open_case = Some(id);
-            self.composer.clear();
+            self.composer = self.drafts.remove(&id).unwrap_or_default();
             // Centred on the new case, close enough to see the street.
             self.case_map = MapMemory::default();
             let _ = self.case_map.set_zoom(14.0);
@@ -496,17 +564,30 @@ impl TsurApp {
                         .map(|c| c.appeal.version)
                 })
         };
-        let ids: Vec<AppealId> = if self.selected.is_empty() {
-            self.cursor.or(self.open_case).into_iter().collect()
-        } else {
-            self.selected.iter().copied().collect()
-        };
-        ids.into_iter()
-            .filter_map(|id| Some((id, version(id)?)))
+        if self.selected.is_empty() {
+            return self
+                .cursor
+                .or(self.open_case)
+                .and_then(|id| Some((id, version(id)?)))
+                .into_iter()
+                .collect();
+        }
+        // The version shown now when the appeal is in view, else the one seen when marked.
+        self.selected
+            .iter()
+            .map(|(&id, &marked)| (id, version(id).unwrap_or(marked)))
             .collect()
     }
 
-    fn act(&mut self, targets: Vec<(AppealId, i64)>, kind: ActionKind) {
+    /// Marks an appeal seen at `version`, or unmarks it.
+    fn toggle_mark(&mut self, id: AppealId, version: i64) {
+        if self.selected.remove(&id).is_none() {
+            self.selected.insert(id, version);
+        }
+    }
+
+    /// Sends an action to the worker; whether it was sent (it is recorded or refused there).
+    fn act(&mut self, targets: Vec<(AppealId, i64)>, kind: ActionKind) -> bool {
         if let Phase::Ready(s) = &self.phase
             && !s.can_act
         {
@@ -515,14 +596,14 @@ impl TsurApp {
                     .into(),
                 is_error: true,
             });
-            return;
+            return false;
         }
         if targets.is_empty() {
             self.notice = Some(Notice {
                 text: "выберите обращение в очереди (J/K или щелчок), затем действие".into(),
                 is_error: true,
             });
-            return;
+            return false;
         }
         self.request_seq += 1;
         let _ = self.views.send(ViewRequest::Act {
@@ -533,6 +614,7 @@ impl TsurApp {
         // The worker answers with the queue and the case as they are after it.
         self.computing = true;
         self.case_stale = self.open_case.is_some();
+        true
     }
 
     fn move_cursor(&mut self, step: isize) {
@@ -576,13 +658,11 @@ impl TsurApp {
     fn save_settings(&mut self) {
         self.settings.period = self.query.period;
         self.settings.area_measure = self.query.area_measure;
-        if let Some(store) = &self.settings_store
-            && let Err(e) = store.save(&self.settings)
-        {
-            self.notice = Some(Notice {
-                text: format!("{e:#}"),
-                is_error: true,
-            });
+        if self.settings_unreadable {
+            return;
+        }
+        if let Some(writer) = &self.settings_writer {
+            writer.save(&self.settings);
         }
     }
 
@@ -627,15 +707,19 @@ impl TsurApp {
             UiCommand::NextRow => self.move_cursor(1),
             UiCommand::PreviousRow => self.move_cursor(-1),
             UiCommand::ToggleSelection => {
-                if let Some(id) = self.cursor
-                    && !self.selected.remove(&id)
-                {
-                    self.selected.insert(id);
+                let row = self
+                    .rows()
+                    .iter()
+                    .find(|r| Some(r.id) == self.cursor)
+                    .map(|r| (r.id, r.version));
+                if let Some((id, version)) = row {
+                    self.toggle_mark(id, version);
                 }
             }
             UiCommand::SelectAll => {
-                let ids: Vec<AppealId> = self.rows().iter().map(|r| r.id).collect();
-                self.selected.extend(ids);
+                let marks: Vec<(AppealId, i64)> =
+                    self.rows().iter().map(|r| (r.id, r.version)).collect();
+                self.selected.extend(marks);
             }
             UiCommand::ClearSelection => self.selected.clear(),
             UiCommand::OpenCase => {
@@ -672,12 +756,14 @@ impl TsurApp {
                     Some((c.appeal.id, c.appeal.version, c.appeal.suggestion.clone()?))
                 });
                 match suggestion {
-                    Some((id, version, s)) => self.act(
-                        vec![(id, version)],
-                        ActionKind::Classify {
-                            topic: s.topic.as_str().to_string(),
-                        },
-                    ),
+                    Some((id, version, s)) => {
+                        self.act(
+                            vec![(id, version)],
+                            ActionKind::Classify {
+                                topic: s.topic.as_str().to_string(),
+                            },
+                        );
+                    }
                     None => {
                         self.notice = Some(Notice {
                             text: "у открытого обращения нет предложенной темы".into(),
@@ -969,7 +1055,11 @@ impl eframe::App for TsurApp {
             self.open_case(id);
         }
         if let Some((targets, kind)) = self.pending_action.take() {
-            self.act(targets, kind);
+            let is_answer = matches!(kind, ActionKind::Answer { .. });
+            let first = targets.first().map(|t| t.0);
+            if self.act(targets, kind) && is_answer {
+                self.answer_in_flight = first;
+            }
         }
         dialogs::dialog_ui(self, &ctx);
         dialogs::settings_ui(self, &ctx);

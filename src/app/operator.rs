@@ -62,7 +62,9 @@ fn kpi_panel_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
         "за {}{}",
         view.query.period.label_ru(),
         match &view.query.tab {
-            QueueTab::Block(code) => format!(", блок {}", block_name(app, code)),
+            QueueTab::Block(code) | QueueTab::Figure(_, Some(code)) => {
+                format!(", блок {}", block_name(app, code))
+            }
             _ => String::new(),
         }
     ));
@@ -89,7 +91,12 @@ fn kpi_panel_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
     ui.add_space(6.0);
     for tile in &view.tiles {
         if tile_ui(ui, tile).clicked() {
-            let (tab, what) = FigureFocus::of_kpi(&tile.figure.id);
+            // The queue of the figure as computed: the period and the block shown.
+            let block = match &app.query.tab {
+                QueueTab::Block(code) | QueueTab::Figure(_, Some(code)) => Some(code.clone()),
+                _ => None,
+            };
+            let (tab, what) = FigureFocus::of_kpi(&tile.figure.id, block);
             app.query.tab = tab;
             app.notice = Some(super::Notice {
                 text: format!(
@@ -209,7 +216,10 @@ fn tab_label(app: &TsurApp, tab: &QueueTab) -> String {
         QueueTab::Block(code) => block_name(app, code),
         QueueTab::Escalated => "Эскалировано мне".into(),
         QueueTab::Overdue => "Просрочено".into(),
-        QueueTab::Figure(focus) => focus.label_ru().into(),
+        QueueTab::Figure(focus, None) => focus.label_ru().into(),
+        QueueTab::Figure(focus, Some(code)) => {
+            format!("{} · {}", focus.label_ru(), block_name(app, code))
+        }
         QueueTab::Problem(id) => format!("Проблема №{id}"),
     }
 }
@@ -218,15 +228,15 @@ fn queue_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
     // Tabs with their counts.
     ui.horizontal_wrapped(|ui| {
         let mut tabs = app.tabs();
-        if let QueueTab::Figure(_) | QueueTab::Problem(_) = &app.query.tab {
+        if let QueueTab::Figure(..) | QueueTab::Problem(_) = &app.query.tab {
             tabs.push(app.query.tab.clone());
         }
         for tab in tabs {
             let count = match &tab {
-                QueueTab::Figure(_) | QueueTab::Problem(_) if view.query.tab == tab => {
+                QueueTab::Figure(..) | QueueTab::Problem(_) if view.query.tab == tab => {
                     Some(view.queue_len as u64)
                 }
-                QueueTab::Figure(_) | QueueTab::Problem(_) => None,
+                QueueTab::Figure(..) | QueueTab::Problem(_) => None,
                 _ => Some(view.tab_counts.get(&tab).copied().unwrap_or(0)),
             };
             let text = match count {
@@ -268,7 +278,14 @@ fn queue_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
         }
         ui.separator();
         let marked = app.selected.len();
-        ui.label(if marked > 0 {
+        let hidden = app
+            .selected
+            .keys()
+            .filter(|id| !view.rows.iter().any(|r| r.id == **id))
+            .count();
+        ui.label(if hidden > 0 {
+            format!("Отмечено: {marked}, из них не в этой очереди: {hidden}")
+        } else if marked > 0 {
             format!("Отмечено: {marked}")
         } else {
             "Действие — с обращением под курсором".into()
@@ -366,7 +383,7 @@ fn queue_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
         for i in range {
             let row = &view.rows[i];
             let is_cursor = cursor_index == Some(i);
-            let marked = app.selected.contains(&row.id);
+            let marked = app.selected.contains_key(&row.id);
             let response = row_ui(ui, row, &WIDTHS, now, is_cursor, marked);
             if response.clicked() {
                 clicked = Some((i, ui.input(|i| i.modifiers), false));
@@ -388,13 +405,14 @@ fn queue_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
     if let Some((i, modifiers, open)) = clicked {
         let id = view.rows[i].id;
         if modifiers.command {
-            if !app.selected.remove(&id) {
-                app.selected.insert(id);
-            }
+            app.toggle_mark(id, view.rows[i].version);
         } else if modifiers.shift {
             let from = cursor_index.unwrap_or(i);
-            let (a, b) = (from.min(i), from.max(i));
-            app.selected.extend(view.rows[a..=b].iter().map(|r| r.id));
+            app.selected.extend(
+                view.rows[from.min(i)..=from.max(i)]
+                    .iter()
+                    .map(|r| (r.id, r.version)),
+            );
         } else {
             app.cursor = Some(id);
         }

@@ -86,7 +86,7 @@ impl Filter {
 /// How row `i` counts for the on-time share: `Some(true)` answered before its deadline,
 /// `Some(false)` answered late, or not answered and past the deadline with the clock running;
 /// `None` when it is not judged (no deadline, still in time, or paused).
-pub(crate) fn timeliness(model: &ReadModel, i: usize, now_utc: i64) -> Option<bool> {
+pub fn timeliness(model: &ReadModel, i: usize, now_utc: i64) -> Option<bool> {
     let (due, answered) = (model.due[i], model.answered[i]);
     if due == NO_TIME {
         return None;

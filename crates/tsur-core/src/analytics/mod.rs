@@ -23,6 +23,6 @@ pub mod report;
 pub mod snapshot;
 pub mod surges;
 
-pub use kpi::{Figure, Filter, Kpis, figures, is_overdue, previous_period};
+pub use kpi::{Figure, Filter, Kpis, figures, is_overdue, previous_period, timeliness};
 pub use model::{AppealFacts, Codes, NO_CODE, NO_ID, NO_TIME, ProblemInfo, ReadModel};
 pub use ranking::{Component, Ranked, rank};
