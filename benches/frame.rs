@@ -66,9 +66,7 @@ impl Headless {
             ..Default::default()
         };
         let (app, frame) = (&mut self.app, &mut self.frame);
-        let output = self
-            .ctx
-            .run_ui(input, |ui| eframe::App::ui(app, ui, frame));
+        let output = self.ctx.run_ui(input, |ui| eframe::App::ui(app, ui, frame));
         self.ctx
             .tessellate(output.shapes, output.pixels_per_point)
             .len()

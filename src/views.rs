@@ -19,7 +19,7 @@ use tsur_core::analytics::{
     timeliness,
 };
 use tsur_core::clock::SharedClock;
-use tsur_core::deadline::{SlaState, describe};
+use tsur_core::deadline::{ClockKind, SlaState, adjustments_from_events, describe};
 use tsur_core::domain::{Appeal, AppealId, Channel, Regime, Status};
 use tsur_core::pack::RegionPack;
 use tsur_core::store::{OutboxAction, Store};
@@ -1278,13 +1278,54 @@ impl Worker {
         };
         let now = self.clock.now_utc();
         let engine = self.pack.deadline_engine();
-        let (deadlines, sla) = match engine.answer_deadline(&appeal) {
-            Ok(deadline) => {
-                let state = engine.sla_state(&deadline, appeal.answered_utc, now);
-                (vec![describe(&deadline, state)], Some(state))
+        // Every clock the rule of its regime and channel sets, each with its state (not the
+        // forwarding clock: the replica does not record when an appeal was forwarded).
+        let mut deadlines = Vec::new();
+        let mut sla = None;
+        match engine.rule(appeal.regime, appeal.channel) {
+            Err(e) => deadlines.push(format!("сроки не рассчитаны: {e}")),
+            Ok(rule) => {
+                for kind in [
+                    ClockKind::Registration,
+                    ClockKind::FirstReaction,
+                    ClockKind::Answer,
+                ] {
+                    if rule.clock(kind).is_none() {
+                        continue;
+                    }
+                    // Extensions and pauses move the answer clock only.
+                    let adjustments = if kind == ClockKind::Answer {
+                        adjustments_from_events(&appeal.events)
+                    } else {
+                        Vec::new()
+                    };
+                    let done = match kind {
+                        ClockKind::Registration => appeal.registered_utc,
+                        ClockKind::FirstReaction => appeal.answers.iter().map(|a| a.at_utc).min(),
+                        ClockKind::Forward | ClockKind::Answer => appeal.answered_utc,
+                    };
+                    match engine.compute(
+                        appeal.regime,
+                        appeal.channel,
+                        kind,
+                        appeal.received_utc,
+                        appeal.registered_utc,
+                        &adjustments,
+                    ) {
+                        Ok(deadline) => {
+                            let state = engine.sla_state(&deadline, done, now);
+                            if kind == ClockKind::Answer {
+                                sla = Some(state);
+                            }
+                            deadlines.push(describe(&deadline, state));
+                        }
+                        Err(e) => {
+                            deadlines.push(format!("{}: срок не рассчитан: {e}", kind.label_ru()))
+                        }
+                    }
+                }
             }
-            Err(e) => (vec![format!("срок не рассчитан: {e}")], None),
-        };
+        }
         let mut related = Vec::new();
         let conn = self.store.conn();
         let mut push = |sql: &str, arg: i64, relation: &'static str| -> anyhow::Result<()> {

@@ -585,3 +585,41 @@ fn the_saved_read_model_is_used_only_for_the_replica_state_it_was_made_from() {
     settle(&mut h);
     h.get_by_label(&shown(0));
 }
+
+#[test]
+fn a_social_incident_shows_its_first_reaction_clock_beside_the_answer_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = synced_replica(dir.path(), 3_000);
+    let id: i64 = Store::open_existing(&db)
+        .unwrap()
+        .conn()
+        .query_row(
+            "SELECT id FROM appeals WHERE regime = 'social'
+             AND status NOT IN ('answered', 'closed', 'merged', 'rejected') ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut h = harness(offline_options(&db, &dir.path().join("cfg")));
+    settle(&mut h);
+    // Found by its number, opened with the keyboard.
+    h.state_mut().run(UiCommand::FocusSearch);
+    h.run_steps(2);
+    h.get_by_role(egui::accesskit::Role::TextInput)
+        .type_text(&id.to_string());
+    settle(&mut h);
+    h.get_by_label(&format!("№{id}")).click();
+    settle(&mut h);
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    let case = h.state().case_view().unwrap();
+    assert_eq!(case.appeal.id, id);
+    assert!(
+        case.deadlines
+            .iter()
+            .any(|d| d.starts_with("первая реакция:")),
+        "{:?}",
+        case.deadlines
+    );
+    assert!(case.deadlines.iter().any(|d| d.starts_with("ответ:")));
+}

@@ -373,6 +373,11 @@ impl TsurApp {
         self.operator.as_ref().map_or(0, |v| v.queue_len)
     }
 
+    /// The case shown, if any (for tests).
+    pub fn case_view(&self) -> Option<&CaseView> {
+        self.case.as_deref()
+    }
+
     /// The value of a KPI tile, by the pack's id (for tests).
     pub fn tile_value(&self, id: &str) -> Option<f64> {
         self.operator
