@@ -134,16 +134,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mode: Mode::Operator,
     };
     // Once without the saved read model (the replica is read row by row; closing the app saves
-    // the model), then again with it — the start people see every day.
-    let mut saved = path.as_os_str().to_owned();
-    saved.push(".model");
-    let _ = std::fs::remove_file(&saved);
-    let (first, h) = start(options.clone())?;
-    drop(h);
-    println!(
-        "first start:     {:.2} s to the first frame with the KPI panel, map and queue, reading the replica ({appeals} appeals)",
-        first.as_secs_f64()
-    );
+    // the model), then — in a fresh process, so that memory is the app's alone — with it: the
+    // start people see every day.
+    const CHILD: &str = "--with-saved-model";
+    if !std::env::args().any(|a| a == CHILD) {
+        let mut saved = path.as_os_str().to_owned();
+        saved.push(".model");
+        let _ = std::fs::remove_file(&saved);
+        let (first, h) = start(options)?;
+        drop(h);
+        println!(
+            "first start:     {:.2} s to the first frame with the KPI panel, map and queue, reading the replica ({appeals} appeals)",
+            first.as_secs_f64()
+        );
+        let status = std::process::Command::new(std::env::current_exe()?)
+            .arg(appeals.to_string())
+            .arg(CHILD)
+            .status()?;
+        return if status.success() {
+            Ok(())
+        } else {
+            Err(format!("the second run failed: {status}").into())
+        };
+    }
     let rss_before = rss_mb();
     let (cold, mut h) = start(options)?;
     println!(

@@ -4,7 +4,8 @@
 # Prints wall time and peak memory of `tsur demo-data` and `tsur stats --json` on that many
 # appeals, best of three runs each, then the initial-sync benchmark (`cargo bench --bench sync`:
 # a real server on 127.0.0.1 into an empty replica, against a raw bulk insert of the same rows)
-# and the analytics benchmark (the read model and a full recompute of every view).
+# the analytics benchmark (the read model and a full recompute of every view) and the operator
+# workstation benchmark (cold start, memory, frame time).
 # Results go to BENCHMARKS.md by hand, with the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,3 +42,6 @@ cargo bench --quiet -p tsur-core --bench analytics -- "$appeals"
 
 echo "== the same aggregates in DuckDB and PostgreSQL (needs: pip install duckdb psycopg2-binary)"
 python3 scripts/compare_analytics.py "target/bench-data/demo-$appeals.sqlite"
+
+echo "== operator workstation ($appeals appeals: cold start, memory, frame time)"
+cargo bench --quiet --bench frame -- "$appeals"
