@@ -177,31 +177,54 @@ impl SettingsStore {
     }
 }
 
-/// Saves settings on a thread of its own, so the frame never waits for the disk: the newest
-/// settings sent are written, and each write's outcome comes back on `written`.
+/// Saves settings on a thread of its own, so the frame never waits for the disk. Requests are
+/// numbered; the newest one waiting is written, and its number comes back on `written` with the
+/// outcome (a number covers every request before it). Dropping the writer waits for the last
+/// write, so nothing asked for is lost when the window closes.
 pub struct SettingsWriter {
-    settings: std::sync::mpsc::Sender<Settings>,
-    pub written: std::sync::mpsc::Receiver<Result<(), String>>,
+    settings: Option<std::sync::mpsc::Sender<(u64, Settings)>>,
+    pub written: std::sync::mpsc::Receiver<(u64, Result<(), String>)>,
+    next: u64,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl SettingsWriter {
     pub fn spawn(store: SettingsStore) -> std::io::Result<SettingsWriter> {
-        let (settings, wanted) = std::sync::mpsc::channel::<Settings>();
+        let (settings, wanted) = std::sync::mpsc::channel::<(u64, Settings)>();
         let (report, written) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("tsur-settings".into())
             .spawn(move || {
                 while let Ok(first) = wanted.recv() {
-                    let latest = wanted.try_iter().last().unwrap_or(first);
-                    let _ = report.send(store.save(&latest).map_err(|e| format!("{e:#}")));
+                    let (number, latest) = wanted.try_iter().last().unwrap_or(first);
+                    let outcome = store.save(&latest).map_err(|e| format!("{e:#}"));
+                    let _ = report.send((number, outcome));
                 }
             })?;
-        Ok(SettingsWriter { settings, written })
+        Ok(SettingsWriter {
+            settings: Some(settings),
+            written,
+            next: 0,
+            thread: Some(thread),
+        })
     }
 
-    /// Asks for `settings` to be written.
-    pub fn save(&self, settings: &Settings) {
-        let _ = self.settings.send(settings.clone());
+    /// Asks for `settings` to be written; the request's number.
+    pub fn save(&mut self, settings: &Settings) -> u64 {
+        self.next += 1;
+        if let Some(sender) = &self.settings {
+            let _ = sender.send((self.next, settings.clone()));
+        }
+        self.next
+    }
+}
+
+impl Drop for SettingsWriter {
+    fn drop(&mut self) {
+        self.settings = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

@@ -393,10 +393,16 @@ pub enum ViewEvent {
     Operator(Box<OperatorView>),
     Case(Box<CaseView>),
     Review(Box<ReviewData>),
-    /// Actions were recorded in the outbox: how many, and what.
+    /// Actions were recorded in the outbox: how many, and what; `seq` is the request's.
     Queued {
         count: usize,
         what: String,
+        seq: u64,
+    },
+    /// The action of request `seq` was not recorded, and why.
+    NotRecorded {
+        seq: u64,
+        text: String,
     },
     Failed(String),
 }
@@ -462,19 +468,22 @@ pub fn spawn(
                         } => {
                             seq = seq.max(s);
                             let Some(w) = worker.as_ref() else {
-                                send(ViewEvent::Failed(
-                                    "данные ещё не открыты: действие не записано".into(),
-                                ));
+                                send(ViewEvent::NotRecorded {
+                                    seq: s,
+                                    text: "данные ещё не открыты: действие не записано".into(),
+                                });
                                 continue;
                             };
                             match w.act(&appeals, &kind) {
                                 Ok(count) => send(ViewEvent::Queued {
                                     count,
                                     what: action_label(&kind),
+                                    seq: s,
                                 }),
-                                Err(e) => {
-                                    send(ViewEvent::Failed(format!("действие не записано: {e:#}")))
-                                }
+                                Err(e) => send(ViewEvent::NotRecorded {
+                                    seq: s,
+                                    text: format!("действие не записано: {e:#}"),
+                                }),
                             }
                             // The queue and the case show the local result at once.
                             wanted.refresh_all();
@@ -565,6 +574,8 @@ struct Worker {
     problem_points: HashMap<i64, (f64, f64)>,
     /// The replica state the saved model file was made from, if it is current.
     saved_key: Option<String>,
+    /// False after a failed reload: the model misses changes and must not be saved.
+    model_current: bool,
     /// The last panel computed, and for what (cleared when the data changes).
     panel: Option<(PanelKey, Panel)>,
     /// The last search and the appeals it found (cleared when the data changes).
@@ -600,37 +611,59 @@ fn snapshot_path(db: &std::path::Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Names the state of a replica: which replica (an id written into it the first time), and how
-/// far it is (every change comes through the sync, which moves the cursor).
-fn snapshot_key(store: &Store) -> anyhow::Result<String> {
-    let id = match store.sync_value("replica_id")? {
-        Some(id) => id,
-        None => {
+/// Gives the replica an id for its saved models, once. A replica that cannot be written to (a
+/// read-only file, or one locked too long by the loader) simply has no saved model: `None`.
+fn ensure_replica_id(store: &Store) -> Option<String> {
+    match store.sync_value("replica_id") {
+        Ok(Some(id)) => Some(id),
+        Ok(None) => {
             let id = uuid::Uuid::now_v7().to_string();
-            store.set_sync_value("replica_id", &id)?;
-            id
+            match store.set_sync_value("replica_id", &id) {
+                Ok(()) => Some(id),
+                Err(e) => {
+                    eprintln!("tsur: модель не будет сохраняться для этой реплики: {e}");
+                    None
+                }
+            }
         }
+        Err(e) => {
+            eprintln!("tsur: {e}");
+            None
+        }
+    }
+}
+
+/// Names the state of a replica: which replica (its id), and how far it is (every change comes
+/// through the sync, which moves the cursor). `None` for a replica without an id.
+fn snapshot_key(store: &Store) -> anyhow::Result<Option<String>> {
+    let Some(id) = store.sync_value("replica_id")? else {
+        return Ok(None);
     };
     let max_id: Option<i64> = store
         .conn()
         .query_row("SELECT max(id) FROM appeals", [], |r| r.get(0))?;
-    Ok(format!(
+    Ok(Some(format!(
         "{id}/{}/{}/{}",
         store.cursor()?,
         max_id.unwrap_or(0),
         store.schema_version()?
-    ))
+    )))
 }
 
 /// The key and the model read from one read transaction, so the model is exactly the state the
 /// key names even while the loader writes pages.
-fn load_consistent(store: &Store) -> anyhow::Result<(String, ReadModel)> {
-    // The id is written (if new) before the read transaction starts.
-    snapshot_key(store)?;
-    store.conn().execute_batch("BEGIN")?;
+fn load_consistent(store: &Store) -> anyhow::Result<(Option<String>, ReadModel)> {
+    let conn = store.conn();
+    let own_transaction = conn.is_autocommit();
+    if own_transaction {
+        conn.execute_batch("BEGIN")?;
+    }
     let loaded = snapshot_key(store).and_then(|key| Ok((key, ReadModel::load(store)?)));
-    // A read transaction: ending it cannot lose anything.
-    let _ = store.conn().execute_batch("COMMIT");
+    // A read transaction: ending it cannot lose anything, and it must not stay open (it would
+    // hold back WAL checkpoints and refuse the next BEGIN).
+    if own_transaction && conn.execute_batch("COMMIT").is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
     loaded
 }
 
@@ -639,17 +672,20 @@ impl Worker {
         let store = Store::open_existing(&db_path)?;
         // The saved model when it was made from this very state of the replica; else the
         // replica is read (seconds for a million appeals) and the model saved for next time.
-        let key = snapshot_key(&store)?;
+        ensure_replica_id(&store);
         let path = snapshot_path(&db_path);
-        let saved = match ReadModel::read_snapshot(&path, &key) {
-            Ok(saved) => saved,
-            Err(e) => {
-                eprintln!("tsur: {e}; модель читается из реплики");
-                None
-            }
+        let saved = match snapshot_key(&store)? {
+            Some(key) => match ReadModel::read_snapshot(&path, &key) {
+                Ok(saved) => saved.map(|model| (model, key)),
+                Err(e) => {
+                    eprintln!("tsur: {e}; модель читается из реплики");
+                    None
+                }
+            },
+            None => None,
         };
         let (model, model_key, saved_key) = match saved {
-            Some(model) => (model, key.clone(), Some(key)),
+            Some((model, key)) => (model, Some(key.clone()), Some(key)),
             None => {
                 let (key, model) = load_consistent(&store)?;
                 (model, key, None)
@@ -662,6 +698,7 @@ impl Worker {
             clock,
             problem_points: HashMap::new(),
             saved_key,
+            model_current: true,
             panel: None,
             search_cache: None,
         };
@@ -671,8 +708,11 @@ impl Worker {
     }
 
     fn reload(&mut self) -> anyhow::Result<()> {
+        // Until the replica is read again, the model in memory misses changes: it is not saved.
+        self.model_current = false;
         let (key, model) = load_consistent(&self.store)?;
         self.model = model;
+        self.model_current = true;
         self.panel = None;
         self.search_cache = None;
         self.saved_key = None;
@@ -682,10 +722,13 @@ impl Worker {
     }
 
     /// Saves the model under `key` — the replica state it holds — unless the saved file already
-    /// is that. A failure only costs the next start its speed, so it is reported and otherwise
-    /// ignored.
-    fn save_snapshot(&mut self, key: String) {
-        if self.saved_key.as_deref() == Some(key.as_str()) {
+    /// is that, there is no key, or the model is known to miss changes. A failure only costs the
+    /// next start its speed, so it is reported and otherwise ignored.
+    fn save_snapshot(&mut self, key: Option<String>) {
+        let Some(key) = key else {
+            return;
+        };
+        if !self.model_current || self.saved_key.as_deref() == Some(key.as_str()) {
             return;
         }
         match self

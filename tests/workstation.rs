@@ -623,3 +623,51 @@ fn a_social_incident_shows_its_first_reaction_clock_beside_the_answer_clock() {
     );
     assert!(case.deadlines.iter().any(|d| d.starts_with("ответ:")));
 }
+
+#[test]
+fn an_answer_from_a_template_is_recorded_once_and_the_composer_empties() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = synced_replica(dir.path(), 3_000);
+    let mut h = harness(offline_options(&db, &dir.path().join("cfg")));
+    settle(&mut h);
+    // An open case of a block with templates (every block has them in the pack).
+    let id = h
+        .state()
+        .queue_rows()
+        .into_iter()
+        .find(|r| !r.topic.is_empty())
+        .unwrap()
+        .id;
+    h.get_by_label(&format!("№{id}")).click();
+    settle(&mut h);
+    h.key_press(egui::Key::O);
+    settle(&mut h);
+    h.get_by_label("Принято в работу").click();
+    h.run_steps(2);
+    // Sent twice in a row: the second press finds the button waiting for the first.
+    h.get_by_label("Отправить ответ").click();
+    h.run_steps(1);
+    h.get_by_label("Отправить ответ").click();
+    settle(&mut h);
+    let answers: Vec<_> = outbox(&db)
+        .into_iter()
+        .filter(|a| a.1 == "answer")
+        .collect();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0].0, id);
+    let payload: String = Store::open_existing(&db)
+        .unwrap()
+        .conn()
+        .query_row(
+            "SELECT payload FROM outbox WHERE kind = 'answer'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(payload.contains("Центром управления регионом"), "{payload}");
+    assert!(
+        !payload.contains("{тема}"),
+        "the topic is filled in: {payload}"
+    );
+    assert!(h.state().composer_text().is_empty());
+}

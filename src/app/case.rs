@@ -238,7 +238,8 @@ pub(super) fn case_ui(app: &mut TsurApp, ui: &mut egui::Ui, neighbours: &[crate:
             ui.checkbox(&mut app.composer_on_merits, "Ответ по существу");
             let send_key = composer.has_focus()
                 && ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Enter));
-            let can_send = !app.composer.trim().is_empty();
+            // One answer at a time: the button waits until the last one is recorded.
+            let can_send = !app.composer.trim().is_empty() && app.answer_in_flight.is_none();
             if (ui
                 .add_enabled(can_send, egui::Button::new("Отправить ответ"))
                 .clicked()

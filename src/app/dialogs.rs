@@ -299,8 +299,8 @@ pub(super) fn settings_ui(app: &mut TsurApp, ctx: &egui::Context) {
         // Saved on purpose: a file that could not be read is replaced now. The writer says
         // when it is on disk.
         app.settings_unreadable = false;
-        app.announce_settings_saved = errors.is_empty();
-        app.save_settings();
+        let number = app.save_settings();
+        app.announce_settings_saved = number.filter(|_| errors.is_empty());
         if !errors.is_empty() {
             app.notice = Some(Notice {
                 text: errors.join("; "),

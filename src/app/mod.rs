@@ -154,8 +154,8 @@ pub struct TsurApp {
     /// The settings file could not be read: it is not written over until the user saves the
     /// settings window, so whatever it held can still be mended by hand.
     settings_unreadable: bool,
-    /// Say so when the settings window's save is written.
-    announce_settings_saved: bool,
+    /// The settings window's save (its request number): said once it is written.
+    announce_settings_saved: Option<u64>,
     /// Writes the settings off the UI thread.
     settings_writer: Option<crate::settings::SettingsWriter>,
     notice: Option<Notice>,
@@ -191,8 +191,9 @@ pub struct TsurApp {
     composer_on_merits: bool,
     /// Unsent answers of other cases, kept when another case is opened.
     drafts: std::collections::HashMap<AppealId, String>,
-    /// An answer was sent to the worker: the composer is cleared once it is recorded.
-    answer_in_flight: Option<AppealId>,
+    /// An answer sent to the worker (its appeal and request number): the composer is cleared,
+    /// and the send button disabled, until the worker says it is recorded or not.
+    answer_in_flight: Option<(AppealId, u64)>,
     commands: Vec<UiCommand>,
     /// An appeal to open after this frame (a link in the case panel).
     pending_open: Option<AppealId>,
@@ -272,7 +273,7 @@ impl TsurApp {
             settings,
             settings_store: options.settings.clone(),
             settings_unreadable,
-            announce_settings_saved: false,
+            announce_settings_saved: None,
             settings_writer: options
                 .settings
                 .clone()
@@ -373,6 +374,11 @@ impl TsurApp {
         self.operator.as_ref().map_or(0, |v| v.queue_len)
     }
 
+    /// The answer being written (for tests).
+    pub fn composer_text(&self) -> &str {
+        &self.composer
+    }
+
     /// The case shown, if any (for tests).
     pub fn case_view(&self) -> Option<&CaseView> {
         self.case.as_deref()
@@ -409,14 +415,18 @@ impl TsurApp {
     }
 
     fn poll(&mut self) {
-        while let Some(written) = self
+        while let Some((number, written)) = self
             .settings_writer
             .as_ref()
             .and_then(|w| w.written.try_recv().ok())
         {
+            // The settings window's save is announced once a write covers it.
+            let covers_save = self.announce_settings_saved.is_some_and(|n| number >= n);
+            if covers_save {
+                self.announce_settings_saved = None;
+            }
             match written {
-                Ok(()) if self.announce_settings_saved => {
-                    self.announce_settings_saved = false;
+                Ok(()) if covers_save => {
                     self.notice = Some(Notice {
                         text: "Настройки сохранены".into(),
                         is_error: false,
@@ -481,11 +491,16 @@ impl TsurApp {
                     }
                 }
                 ViewEvent::Review(report) => self.review = Some(report),
-                ViewEvent::Queued { count, what } => {
-                    if let Some(id) = self.answer_in_flight.take()
-                        && self.open_case == Some(id)
+                ViewEvent::Queued { count, what, seq } => {
+                    if let Some((id, sent)) = self.answer_in_flight
+                        && sent == seq
                     {
-                        self.composer.clear();
+                        // The answer is recorded: its text is done with.
+                        self.answer_in_flight = None;
+                        self.drafts.remove(&id);
+                        if self.open_case == Some(id) {
+                            self.composer.clear();
+                        }
                     }
                     self.notice = Some(Notice {
                         text: if count == 1 {
@@ -498,9 +513,19 @@ impl TsurApp {
                         is_error: false,
                     });
                 }
-                ViewEvent::Failed(text) => {
+                ViewEvent::NotRecorded { seq, text } => {
                     // An answer that was not recorded stays in the composer.
-                    self.answer_in_flight = None;
+                    if self.answer_in_flight.is_some_and(|(_, sent)| sent == seq) {
+                        self.answer_in_flight = None;
+                    }
+                    self.computing = false;
+                    self.case_stale = false;
+                    self.notice = Some(Notice {
+                        text,
+                        is_error: true,
+                    });
+                }
+                ViewEvent::Failed(text) => {
                     self.computing = false;
                     self.case_stale = false;
                     self.notice = Some(Notice {
@@ -660,15 +685,16 @@ impl TsurApp {
         self.query.tab = tabs[next].clone();
     }
 
-    fn save_settings(&mut self) {
+    /// Asks for the settings to be written (not over a file that could not be read); the
+    /// request's number.
+    fn save_settings(&mut self) -> Option<u64> {
         self.settings.period = self.query.period;
         self.settings.area_measure = self.query.area_measure;
         if self.settings_unreadable {
-            return;
+            return None;
         }
-        if let Some(writer) = &self.settings_writer {
-            writer.save(&self.settings);
-        }
+        let settings = &self.settings;
+        self.settings_writer.as_mut().map(|w| w.save(settings))
     }
 
     /// Runs the commands of this frame.
@@ -733,7 +759,11 @@ impl TsurApp {
                 }
             }
             UiCommand::Close => {
-                if self.open_case.is_some() {
+                if let Some(id) = self.open_case {
+                    let draft = std::mem::take(&mut self.composer);
+                    if !draft.trim().is_empty() {
+                        self.drafts.insert(id, draft);
+                    }
                     self.open_case = None;
                     self.case = None;
                 } else {
@@ -1062,8 +1092,11 @@ impl eframe::App for TsurApp {
         if let Some((targets, kind)) = self.pending_action.take() {
             let is_answer = matches!(kind, ActionKind::Answer { .. });
             let first = targets.first().map(|t| t.0);
-            if self.act(targets, kind) && is_answer {
-                self.answer_in_flight = first;
+            if self.act(targets, kind)
+                && is_answer
+                && let Some(id) = first
+            {
+                self.answer_in_flight = Some((id, self.request_seq));
             }
         }
         dialogs::dialog_ui(self, &ctx);

@@ -92,7 +92,8 @@ fn kpi_panel_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
     for tile in &view.tiles {
         if tile_ui(ui, tile).clicked() {
             // The queue of the figure as computed: the period and the block shown.
-            let block = match &app.query.tab {
+            // The block the tiles shown were computed for.
+            let block = match &view.query.tab {
                 QueueTab::Block(code) | QueueTab::Figure(_, Some(code)) => Some(code.clone()),
                 _ => None,
             };
@@ -284,7 +285,7 @@ fn queue_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
             .filter(|id| !view.rows.iter().any(|r| r.id == **id))
             .count();
         ui.label(if hidden > 0 {
-            format!("Отмечено: {marked}, из них не в этой очереди: {hidden}")
+            format!("Отмечено: {marked}, из них не среди показанных строк: {hidden}")
         } else if marked > 0 {
             format!("Отмечено: {marked}")
         } else {
