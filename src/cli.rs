@@ -38,6 +38,12 @@ pub struct Cli {
     pub ca: CaCertArg,
     #[command(flatten)]
     pub pack: PackArg,
+    /// Режим видеостены: без элементов управления, крупный шрифт, сцены по очереди, тревоги; без персональных данных
+    #[arg(long)]
+    pub wall: bool,
+    /// Файл настроек стены (TOML: окно и экраны, сцены и их длительность, пороги тревог); см. README
+    #[arg(long, value_name = "FILE", requires = "wall")]
+    pub wall_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -71,6 +77,57 @@ pub enum Command {
     Sync(SyncArgs),
     /// Показатели: сроки, время ответа, удовлетворённость, рейтинг организаций, проблемы, всплески
     Kpi(KpiArgs),
+    /// Отчёт в PDF без окна и видеокарты: брифинг для куратора (сводка на одной странице, карта и приложение по блокам)
+    Report(ReportArgs),
+}
+
+/// The kinds of `tsur report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportKind {
+    /// Брифинг для куратора
+    Briefing,
+}
+
+/// The periods of `tsur report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeriodArg {
+    Week,
+    Month,
+    Quarter,
+    Year,
+    All,
+}
+
+impl From<PeriodArg> for crate::views::Period {
+    fn from(p: PeriodArg) -> Self {
+        use crate::views::Period;
+        match p {
+            PeriodArg::Week => Period::Week,
+            PeriodArg::Month => Period::Month,
+            PeriodArg::Quarter => Period::Quarter,
+            PeriodArg::Year => Period::Year,
+            PeriodArg::All => Period::All,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Файл реплики
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Вид отчёта
+    #[arg(long, value_enum, default_value = "briefing")]
+    pub kind: ReportKind,
+    /// Куда записать PDF (файл заменяется только готовым отчётом)
+    #[arg(long, value_name = "FILE.pdf")]
+    pub out: PathBuf,
+    /// Период, оканчивающийся моментом --now
+    #[arg(long, value_enum, default_value = "week")]
+    pub period: PeriodArg,
+    /// Момент расчёта: ГГГГ-ММ-ДД (полдень по местному времени) или RFC 3339 (по умолчанию — сейчас)
+    #[arg(long, value_name = "WHEN")]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -151,12 +208,25 @@ pub struct StatsArgs {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        None => crate::app::run_native(
-            cli.db,
-            cli.server.zip(cli.token),
-            cli.ca.ca_cert,
-            cli.pack.pack,
-        ),
+        None => {
+            let wall = match (cli.wall, &cli.wall_config) {
+                (false, _) => None,
+                (true, None) => Some(crate::wall::WallConfig::default()),
+                (true, Some(path)) => Some(crate::wall::WallConfig::load(path)?),
+            };
+            crate::app::run_native(
+                cli.db,
+                cli.server.zip(cli.token),
+                cli.ca.ca_cert,
+                cli.pack.pack,
+                wall,
+            )
+        }
+        Some(Command::Report(args)) => {
+            let pages = report(&cli.pack, &args)?;
+            eprintln!("отчёт записан: {} ({pages} стр.)", args.out.display());
+            Ok(())
+        }
         Some(Command::DemoData(args)) => demo_data(&cli.pack, &args),
         Some(Command::Sync(mut args)) => {
             // `tsur --ca-cert F sync …` means the same as `tsur sync --ca-cert F …`.
@@ -263,6 +333,35 @@ fn sync(args: &SyncArgs) -> Result<()> {
             }
         }
     }
+}
+
+/// Writes `tsur report`'s PDF; returns its pages. Reads the replica only (no window, no GPU: the
+/// map is drawn from the data).
+pub fn report(pack: &PackArg, args: &ReportArgs) -> Result<usize> {
+    let pack = pack.load()?;
+    let now = parse_now(&pack, args.now.as_deref())?;
+    if args
+        .out
+        .extension()
+        .is_none_or(|e| !e.eq_ignore_ascii_case("pdf"))
+    {
+        bail!("--out {}: ожидается файл .pdf", args.out.display());
+    }
+    // Checks the file is a replica before anything else touches it.
+    drop(open_replica(&args.db)?);
+    let ReportKind::Briefing = args.kind;
+    let clock: tsur_core::clock::SharedClock =
+        std::sync::Arc::new(tsur_core::clock::FixedClock(now));
+    let data =
+        crate::views::briefing_data(args.db.clone(), pack.clone(), clock, args.period.into())?;
+    let bytes = crate::briefing::pdf(&data, &pack)?;
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("не удалось создать каталог {}", dir.display()))?;
+    }
+    crate::settings::write_atomically(&args.out, &bytes, false)
+        .with_context(|| format!("не удалось записать {}", args.out.display()))?;
+    Ok(1 + data.blocks.len())
 }
 
 /// Parses `--now`: a date (noon local time) or an RFC 3339 instant.

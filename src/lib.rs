@@ -6,12 +6,15 @@
 //! [`progress`] (a terminal progress bar), [`paths`] and [`theme`].
 
 pub mod app;
+pub mod briefing;
 pub mod cli;
 pub mod loader;
 pub mod map;
 pub mod paths;
+pub mod pdf;
 pub mod progress;
 pub mod settings;
 pub mod sync;
 pub mod theme;
 pub mod views;
+pub mod wall;

@@ -17,6 +17,7 @@ use tsur_core::clock::SharedClock;
 use tsur_core::demo::DemoParams;
 use tsur_core::pack::RegionPack;
 use tsur_core::store::Store;
+use tsur_server::auth::Role;
 use tsur_server::embedded::EmbeddedServer;
 use tsur_server::seed::SeedProgress;
 
@@ -89,6 +90,9 @@ pub enum Replica {
     Existing(PathBuf),
     /// The demo: an embedded server with its database in `dir`, synced into `dir/demo.sqlite`.
     Demo(PathBuf),
+    /// The demo for the video wall: the same embedded server, synced with a wall token (the
+    /// server strips every personal field) into `dir/wall.sqlite`.
+    DemoWall(PathBuf),
     /// A configured server, synced into `db`.
     Remote {
         server: String,
@@ -110,6 +114,11 @@ pub struct Source {
 /// The client replica inside a demo directory.
 pub fn demo_replica_in(dir: &Path) -> PathBuf {
     dir.join("demo.sqlite")
+}
+
+/// The video wall's replica inside a demo directory (synced with a wall token).
+pub fn wall_replica_in(dir: &Path) -> PathBuf {
+    dir.join("wall.sqlite")
 }
 
 /// The embedded server's database inside a demo directory.
@@ -227,11 +236,18 @@ fn run(
             Some(server.clone()),
             None,
         ),
-        Replica::Demo(dir) => {
-            let embedded = start_demo_server(dir, &pack, source.demo_appeals, clock, stop, send)?;
+        Replica::Demo(dir) | Replica::DemoWall(dir) => {
+            let wall = matches!(source.replica, Replica::DemoWall(_));
+            let role = if wall { Role::Wall } else { Role::Curator };
+            let embedded =
+                start_demo_server(dir, &pack, source.demo_appeals, clock, stop, send, role)?;
             let client = SyncClient::new(&embedded.url, &embedded.token)?;
             (
-                demo_replica_in(dir),
+                if wall {
+                    wall_replica_in(dir)
+                } else {
+                    demo_replica_in(dir)
+                },
                 Some(client),
                 Some("встроенный демо-сервер".to_string()),
                 Some(embedded),
@@ -356,13 +372,18 @@ fn start_demo_server(
     clock: &SharedClock,
     stop: &AtomicBool,
     send: &dyn Fn(LoadEvent),
+    role: Role,
 ) -> anyhow::Result<EmbeddedServer> {
     std::fs::create_dir_all(dir)?;
     let server_db = demo_server_db_in(dir);
     let marker = demo_ready_marker(dir);
     remove_seed_leftovers(dir);
     if !marker.exists() {
-        for path in [server_db.clone(), demo_replica_in(dir)] {
+        for path in [
+            server_db.clone(),
+            demo_replica_in(dir),
+            wall_replica_in(dir),
+        ] {
             for suffix in ["", "-wal", "-shm", ".model"] {
                 let mut name = path.as_os_str().to_owned();
                 name.push(suffix);
@@ -370,6 +391,7 @@ fn start_demo_server(
             }
         }
         let _ = std::fs::remove_dir_all(crate::sync::pack_dir_for(&demo_replica_in(dir)));
+        let _ = std::fs::remove_dir_all(crate::sync::pack_dir_for(&wall_replica_in(dir)));
     }
     let today = clock.now_utc().with_timezone(&pack.offset()).date_naive();
     let params = DemoParams {
@@ -395,7 +417,8 @@ fn start_demo_server(
         });
         !stop.load(Ordering::Relaxed)
     };
-    let embedded = EmbeddedServer::start(&server_db, pack.clone(), &params, &mut progress)?;
+    let embedded =
+        EmbeddedServer::start_as(&server_db, pack.clone(), &params, &mut progress, role)?;
     std::fs::write(&marker, b"seeded\n")?;
     Ok(embedded)
 }
@@ -417,7 +440,7 @@ fn remove_seed_leftovers(dir: &Path) {
 }
 
 fn is_demo_source(source: &Source) -> bool {
-    matches!(source.replica, Replica::Demo(_))
+    matches!(source.replica, Replica::Demo(_) | Replica::DemoWall(_))
 }
 
 /// What the window needs to know of the replica and its region.

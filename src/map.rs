@@ -5,7 +5,7 @@
 
 use crate::loader::MapPlace;
 use crate::theme;
-use crate::views::{AreaMeasure, OperatorView};
+use crate::views::{AreaMeasure, MapPoint, OperatorView, ProblemMarker};
 use egui::{Align2, Color32, FontId, Pos2, Response, Stroke, Ui, vec2};
 use std::sync::mpsc::Sender;
 use tsur_core::analytics::heat::DensityGrid;
@@ -138,10 +138,32 @@ fn heat_image(grid: &DensityGrid) -> Option<egui::ColorImage> {
 }
 
 /// Draws the background and the layers.
+/// What the region overlay draws: the operator screen's layers, or the video wall's.
+#[derive(Clone, Copy)]
+pub struct MapData<'a> {
+    pub heat: &'a DensityGrid,
+    /// The area measure's value per municipality code.
+    pub areas: &'a std::collections::HashMap<String, f64>,
+    pub problems: &'a [ProblemMarker],
+    /// Single appeals (drawn from zoom 11).
+    pub points: &'a [MapPoint],
+}
+
+impl<'a> MapData<'a> {
+    pub fn of(view: &'a OperatorView) -> MapData<'a> {
+        MapData {
+            heat: &view.heat,
+            areas: &view.areas,
+            problems: &view.problems,
+            points: &view.points,
+        }
+    }
+}
+
 pub struct RegionOverlay<'a> {
     /// Whether a basemap is drawn under the layers (else a plain background).
     pub basemap: bool,
-    pub view: &'a OperatorView,
+    pub view: MapData<'a>,
     pub places: &'a [MapPlace],
     pub layers: MapLayers,
     pub measure: AreaMeasure,
@@ -175,9 +197,9 @@ impl Plugin for RegionOverlay<'_> {
 
         // Heat: one texture, drawn as horizontal strips so the Mercator stretch is right.
         if self.layers.heat
-            && let Some(texture) = self.heat_texture.get(ui.ctx(), &view.heat, self.generation)
+            && let Some(texture) = self.heat_texture.get(ui.ctx(), view.heat, self.generation)
         {
-            let grid = &view.heat;
+            let grid = view.heat;
             let mut mesh = egui::Mesh::with_texture(texture);
             let west = grid.spec.west;
             let east = west + grid.cols as f64 * grid.cell_lon_deg;
@@ -252,7 +274,7 @@ impl Plugin for RegionOverlay<'_> {
         let zoomed_in = memory.zoom() >= APPEALS_FROM_ZOOM;
         let mut appeal_spots: Vec<(Pos2, &crate::views::MapPoint)> = Vec::new();
         if self.layers.appeals && zoomed_in {
-            for point in &view.points {
+            for point in view.points {
                 let pos = project(f64::from(point.lat), f64::from(point.lon));
                 if !rect.contains(pos) {
                     continue;
@@ -270,7 +292,7 @@ impl Plugin for RegionOverlay<'_> {
         // Problems sized by volume.
         let mut problem_spots = Vec::new();
         if self.layers.problems {
-            for problem in &view.problems {
+            for problem in view.problems {
                 let pos = project(problem.lat, problem.lon);
                 if !rect.expand(30.0).contains(pos) {
                     continue;

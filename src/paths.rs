@@ -37,3 +37,26 @@ pub fn tile_cache_dir() -> Option<PathBuf> {
     }
     directories::ProjectDirs::from("ru", "tsur", "tsur").map(|d| d.cache_dir().join("tiles"))
 }
+
+/// Overrides where exported files (PDF briefings, PNG snapshots of screens) are written.
+pub const EXPORT_DIR_ENV: &str = "TSUR_EXPORT_DIR";
+
+/// Where the app writes exported files: `TSUR_EXPORT_DIR`, else `tsur` in the user's documents
+/// folder, else `exports` in the data directory.
+pub fn export_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(EXPORT_DIR_ENV) {
+        return Some(PathBuf::from(dir));
+    }
+    directories::UserDirs::new()
+        .and_then(|u| u.document_dir().map(|d| d.join("tsur")))
+        .or_else(|| data_dir().map(|d| d.join("exports")))
+}
+
+/// A file name for an export made at `at`: `брифинг-2026-11-27-1405.pdf`.
+pub fn export_file_name(
+    what: &str,
+    at: chrono::DateTime<chrono::FixedOffset>,
+    ext: &str,
+) -> String {
+    format!("{what}-{}.{ext}", at.format("%Y-%m-%d-%H%M%S"))
+}

@@ -229,7 +229,7 @@ impl Drop for SettingsWriter {
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
-fn write_atomically(path: &Path, bytes: &[u8], owner_only: bool) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], owner_only: bool) -> anyhow::Result<()> {
     use std::io::Write as _;
     let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();

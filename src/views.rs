@@ -236,6 +236,12 @@ pub enum ViewRequest {
     },
     Case(AppealId),
     Review(Period),
+    /// The video wall's figures for a period (recomputed on each change, and when asked again);
+    /// with a report per block for the briefing's appendix.
+    Wall {
+        period: Period,
+        with_blocks: bool,
+    },
     /// An action on appeals, each with the version the operator saw.
     Act {
         appeals: Vec<(AppealId, i64)>,
@@ -385,6 +391,56 @@ pub struct ReviewData {
     pub weeks: Vec<WeekFigures>,
 }
 
+/// A new social-media incident on the wall's feed: what, where, when; never who or what they wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedItem {
+    pub id: AppealId,
+    pub received_utc: i64,
+    pub topic: String,
+    pub municipality: String,
+    /// The first reaction has been given.
+    pub reacted: bool,
+    pub overdue: bool,
+}
+
+/// What the video wall shows. It holds figures, names from the pack and problem titles (which
+/// name a building, never a flat), each text scrubbed of anything that looks like a phone
+/// number or an e-mail address ([`crate::wall::scrub`]): the wall never receives personal data.
+#[derive(Debug, Clone)]
+pub struct WallData {
+    pub period: Period,
+    /// The clock when it was computed.
+    pub computed_utc: i64,
+    /// Open, overdue and at risk now, whenever received; received in the period.
+    pub totals: Totals,
+    pub tiles: Vec<Tile>,
+    pub heat: DensityGrid,
+    /// Overdue share of open appeals per municipality code (the map's circles).
+    pub areas: HashMap<String, f64>,
+    pub problems_on_map: Vec<ProblemMarker>,
+    /// Headline against the previous period, blocks, ranking, problems and surges.
+    pub report: Report,
+    /// Open overdue appeals now per municipality (short name), most first.
+    pub overdue_places: Vec<(String, u64)>,
+    /// The earliest deadline missed among the open overdue appeals.
+    pub overdue_since_utc: Option<i64>,
+    /// Newest social-media incidents first.
+    pub feed: Vec<FeedItem>,
+    /// Each block of the pack with its own report (asked for by the briefing only).
+    pub blocks: Vec<BlockReport>,
+}
+
+/// A sector block's own figures for the briefing's appendix.
+#[derive(Debug, Clone)]
+pub struct BlockReport {
+    pub code: String,
+    pub name: String,
+    pub report: Report,
+}
+
+/// Incidents on the wall's feed.
+pub const WALL_FEED: usize = 12;
+
 /// What the worker answers.
 #[derive(Debug, Clone)]
 pub enum ViewEvent {
@@ -393,6 +449,7 @@ pub enum ViewEvent {
     Operator(Box<OperatorView>),
     Case(Box<CaseView>),
     Review(Box<ReviewData>),
+    Wall(Box<WallData>),
     /// Actions were recorded in the outbox: how many, and what; `seq` is the request's.
     Queued {
         count: usize,
@@ -405,6 +462,17 @@ pub enum ViewEvent {
         text: String,
     },
     Failed(String),
+}
+
+/// The briefing's figures straight from a replica, without the app (`tsur report`).
+pub fn briefing_data(
+    db_path: PathBuf,
+    pack: RegionPack,
+    clock: SharedClock,
+    period: Period,
+) -> anyhow::Result<WallData> {
+    let worker = Worker::open(db_path, pack, clock)?;
+    Ok(worker.wall(period, true))
 }
 
 /// Starts the worker thread. It waits for [`ViewRequest::Open`] before answering anything else.
@@ -461,6 +529,10 @@ pub fn spawn(
                         }
                         ViewRequest::Case(id) => wanted.case = Some((id, true)),
                         ViewRequest::Review(p) => wanted.review = Some((p, true)),
+                        ViewRequest::Wall {
+                            period,
+                            with_blocks,
+                        } => wanted.wall = Some(((period, with_blocks), true)),
                         ViewRequest::Act {
                             appeals,
                             kind,
@@ -514,6 +586,9 @@ pub fn spawn(
                 if let Some((period, true)) = wanted.review {
                     send(ViewEvent::Review(Box::new(w.review(period))));
                 }
+                if let Some(((period, with_blocks), true)) = wanted.wall {
+                    send(ViewEvent::Wall(Box::new(w.wall(period, with_blocks))));
+                }
                 wanted.answered();
             }
             // The app closed: the loader has stopped and every change it passed on is applied,
@@ -533,6 +608,7 @@ struct Wanted {
     operator: Option<(OperatorQuery, bool)>,
     case: Option<(AppealId, bool)>,
     review: Option<(Period, bool)>,
+    wall: Option<((Period, bool), bool)>,
 }
 
 impl Wanted {
@@ -546,6 +622,9 @@ impl Wanted {
         if let Some((_, due)) = self.review.as_mut() {
             *due = true;
         }
+        if let Some((_, due)) = self.wall.as_mut() {
+            *due = true;
+        }
     }
 
     fn answered(&mut self) {
@@ -556,6 +635,9 @@ impl Wanted {
             *due = false;
         }
         if let Some((_, due)) = self.review.as_mut() {
+            *due = false;
+        }
+        if let Some((_, due)) = self.wall.as_mut() {
             *due = false;
         }
     }
@@ -1507,6 +1589,122 @@ impl Worker {
             period,
             report: Report::build(&self.model, &filter, now, &self.pack),
             weeks,
+        }
+    }
+
+    /// The video wall's figures: the region as a whole for `period`, and what is overdue now.
+    fn wall(&self, period: Period, with_blocks: bool) -> WallData {
+        let now = self.now();
+        let q = OperatorQuery {
+            period,
+            area_measure: AreaMeasure::OverdueShare,
+            ..OperatorQuery::default()
+        };
+        let filter = self.filter(&q);
+        let panel = self.panel(&q, &filter, Err(()), now);
+        let mut report = Report::build(&self.model, &filter, now, &self.pack);
+        for problem in &mut report.problems {
+            problem.title = crate::wall::scrub(&problem.title).into_owned();
+        }
+        let m = &self.model;
+        let mut overdue = vec![0u64; m.municipalities.len()];
+        let mut since: Option<i64> = None;
+        // The newest social incidents: (received, row), kept sorted, newest first.
+        let mut newest: Vec<(i64, usize)> = Vec::with_capacity(WALL_FEED + 1);
+        for i in 0..m.len() {
+            if is_overdue(m, i, now) {
+                if let Some(n) = overdue.get_mut(usize::from(m.municipality[i])) {
+                    *n += 1;
+                }
+                if m.due[i] != NO_TIME {
+                    since = Some(since.map_or(m.due[i], |s| s.min(m.due[i])));
+                }
+            }
+            if m.channel[i] == Channel::Social
+                && m.received[i] <= now
+                && (newest.len() < WALL_FEED || newest.last().is_some_and(|l| m.received[i] > l.0))
+            {
+                let at = newest.partition_point(|&(r, _)| r >= m.received[i]);
+                newest.insert(at, (m.received[i], i));
+                newest.truncate(WALL_FEED);
+            }
+        }
+        let mut overdue_places: Vec<(String, u64)> = overdue
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(index, &n)| {
+                let code = m
+                    .municipalities
+                    .name(index as u16)
+                    .unwrap_or("—")
+                    .to_string();
+                (self.municipality_name(code), n)
+            })
+            .collect();
+        overdue_places.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let feed = newest
+            .into_iter()
+            .map(|(received, i)| FeedItem {
+                id: m.id[i],
+                received_utc: received,
+                topic: m
+                    .topics
+                    .name(m.topic[i])
+                    .and_then(|c| self.pack.topic(c))
+                    .map_or_else(|| "Тема не указана".to_string(), |(_, t)| t.name.clone()),
+                municipality: m.municipalities.name(m.municipality[i]).map_or_else(
+                    || "—".to_string(),
+                    |c| self.municipality_name(c.to_string()),
+                ),
+                reacted: m.first_reaction[i] != NO_TIME,
+                overdue: is_overdue(m, i, now),
+            })
+            .collect();
+        let blocks = if with_blocks {
+            self.pack
+                .blocks
+                .iter()
+                .map(|b| {
+                    let f = Filter {
+                        block: Some(b.code.to_string()),
+                        ..filter.clone()
+                    };
+                    let mut report = Report::build(&self.model, &f, now, &self.pack);
+                    for problem in &mut report.problems {
+                        problem.title = crate::wall::scrub(&problem.title).into_owned();
+                    }
+                    BlockReport {
+                        code: b.code.to_string(),
+                        name: b.name.clone(),
+                        report,
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let problems_on_map = panel
+            .problems
+            .into_iter()
+            .map(|mut p| {
+                p.title = crate::wall::scrub(&p.title).into_owned();
+                p
+            })
+            .collect();
+        WallData {
+            period,
+            computed_utc: now,
+            totals: panel.totals,
+            tiles: panel.tiles,
+            heat: panel.heat,
+            areas: panel.areas,
+            problems_on_map,
+            report,
+            overdue_places,
+            overdue_since_utc: since,
+            feed,
+            blocks,
         }
     }
 

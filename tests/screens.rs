@@ -51,6 +51,7 @@ fn app(dir: &Path, mode: Mode) -> Harness<'static, TsurApp> {
         )),
         settings: Some(SettingsStore::new(dir.join("cfg"))),
         mode,
+        wall: Default::default(),
     };
     Harness::builder()
         .with_size(egui::vec2(1600.0, 1000.0))

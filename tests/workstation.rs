@@ -66,6 +66,7 @@ fn offline_options(db: &Path, config: &Path) -> AppOptions {
         clock: clock(),
         settings: Some(SettingsStore::new(config)),
         mode: Mode::Operator,
+        wall: Default::default(),
     }
 }
 
@@ -473,6 +474,7 @@ fn an_action_reaches_the_real_server_and_comes_back_applied() {
         clock: clock(),
         settings: None,
         mode: Mode::Operator,
+        wall: Default::default(),
     };
     let mut h = harness(options);
     settle(&mut h);

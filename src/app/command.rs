@@ -25,9 +25,9 @@ impl Mode {
         }
     }
 
-    /// Whether this build has the mode (the wall and the briefing come with their own issue).
+    /// Whether this build has the mode.
     pub fn is_available(self) -> bool {
-        matches!(self, Mode::Operator | Mode::Review)
+        true
     }
 }
 
@@ -64,6 +64,14 @@ pub enum UiCommand {
     ToggleAreas,
     ToggleProblems,
     ToggleAppeals,
+    /// The briefing's next and previous slide (arrows, Page Down/Up: a presenter's clicker).
+    NextSlide,
+    PreviousSlide,
+    /// The briefing as a PDF file (a one-page summary and an appendix per block).
+    ExportPdf,
+    /// The screen as it is now, as a PNG file.
+    ExportPng,
+    ToggleFullscreen,
 }
 
 impl UiCommand {
@@ -71,6 +79,8 @@ impl UiCommand {
     pub const ALL: &'static [UiCommand] = &[
         UiCommand::SwitchMode(Mode::Operator),
         UiCommand::SwitchMode(Mode::Review),
+        UiCommand::SwitchMode(Mode::Wall),
+        UiCommand::SwitchMode(Mode::Briefing),
         UiCommand::OpenSettings,
         UiCommand::FocusSearch,
         UiCommand::OpenCase,
@@ -136,6 +146,11 @@ impl UiCommand {
             UiCommand::ToggleAreas => "Слой: муниципалитеты по показателю",
             UiCommand::ToggleProblems => "Слой: проблемы",
             UiCommand::ToggleAppeals => "Слой: обращения",
+            UiCommand::NextSlide => "Брифинг: следующий слайд",
+            UiCommand::PreviousSlide => "Брифинг: предыдущий слайд",
+            UiCommand::ExportPdf => "Брифинг в PDF…",
+            UiCommand::ExportPng => "Снимок экрана в PNG",
+            UiCommand::ToggleFullscreen => "Во весь экран",
         }
     }
 
@@ -146,7 +161,13 @@ impl UiCommand {
         match self {
             UiCommand::SwitchMode(Mode::Operator) => ctrl(Key::Num1),
             UiCommand::SwitchMode(Mode::Review) => ctrl(Key::Num2),
-            UiCommand::SwitchMode(_) => None,
+            UiCommand::SwitchMode(Mode::Wall) => ctrl(Key::Num3),
+            UiCommand::SwitchMode(Mode::Briefing) => ctrl(Key::Num4),
+            UiCommand::NextSlide => plain(Key::ArrowRight),
+            UiCommand::PreviousSlide => plain(Key::ArrowLeft),
+            UiCommand::ExportPdf => ctrl(Key::P),
+            UiCommand::ExportPng => ctrl(Key::S),
+            UiCommand::ToggleFullscreen => plain(Key::F11),
             UiCommand::OpenPalette => ctrl(Key::K),
             UiCommand::OpenSettings => ctrl(Key::Comma),
             UiCommand::FocusSearch => ctrl(Key::F),
@@ -215,6 +236,9 @@ pub fn pressed(ctx: &egui::Context) -> Vec<UiCommand> {
             let command = match key {
                 Key::ArrowDown if modifiers.is_none() => Some(UiCommand::NextRow),
                 Key::ArrowUp if modifiers.is_none() => Some(UiCommand::PreviousRow),
+                // A presenter's clicker sends Page Down / Page Up.
+                Key::PageDown if modifiers.is_none() => Some(UiCommand::NextSlide),
+                Key::PageUp if modifiers.is_none() => Some(UiCommand::PreviousSlide),
                 _ => UiCommand::ALL
                     .iter()
                     .copied()
@@ -228,7 +252,11 @@ pub fn pressed(ctx: &egui::Context) -> Vec<UiCommand> {
             let Some(command) = command else {
                 continue;
             };
-            let plain = command.is_plain() || matches!(key, Key::ArrowDown | Key::ArrowUp);
+            let plain = command.is_plain()
+                || matches!(
+                    key,
+                    Key::ArrowDown | Key::ArrowUp | Key::PageDown | Key::PageUp
+                );
             if typing && plain && *key != Key::Escape {
                 continue;
             }

@@ -2,11 +2,13 @@
 //! screen (KPI panel, map, block queues, case) and the review. Everything that reads or writes
 //! data runs on the view worker ([`crate::views`]); the frame only draws what it last received.
 
+mod briefing;
 mod case;
 pub mod command;
 mod dialogs;
 mod operator;
 mod review;
+pub mod wall;
 
 use crate::loader::{self, LoadEvent, Loader, Replica, Snapshot, Source, SyncStatus};
 use crate::settings::{Settings, SettingsStore};
@@ -57,6 +59,8 @@ pub struct AppOptions {
     pub settings: Option<SettingsStore>,
     /// The mode to start in.
     pub mode: Mode,
+    /// The video wall's configuration (`--wall-config`, else the defaults).
+    pub wall: crate::wall::WallConfig,
 }
 
 impl AppOptions {
@@ -112,6 +116,7 @@ impl AppOptions {
             clock: Arc::new(SystemClock),
             settings,
             mode: Mode::Operator,
+            wall: crate::wall::WallConfig::default(),
         })
     }
 }
@@ -214,6 +219,28 @@ pub struct TsurApp {
     _view_worker: ViewWorker,
     /// Counts operator views received (the heat texture is made again for a new one).
     view_generation: u64,
+    wall_config: crate::wall::WallConfig,
+    /// The wall's (and the briefing's) figures.
+    wall: Option<Box<views::WallData>>,
+    /// The wall's request: its period and the minute it was asked in (asked again each minute,
+    /// as deadlines pass).
+    wall_asked: Option<(Period, i64)>,
+    wall_pending: bool,
+    alarm_log: crate::wall::AlarmLog,
+    /// The alarms on now, each with when the wall first saw it.
+    alarms: Vec<(crate::wall::Alarm, i64)>,
+    wall_map: MapMemory,
+    wall_heat: crate::map::HeatTexture,
+    wall_generation: u64,
+    /// The wall set the zoom (set back when leaving the wall).
+    wall_zoom_applied: bool,
+    /// The briefing's slide shown (an index into [`briefing::SLIDES`]).
+    slide: usize,
+    /// A PNG of the screen was asked for (taken at the end of the frame).
+    export_png: bool,
+    /// Where the screenshot asked for arrives.
+    screenshot: Option<Receiver<Arc<egui::ColorImage>>>,
+    toggle_fullscreen: bool,
 }
 
 impl TsurApp {
@@ -315,13 +342,125 @@ impl TsurApp {
             missing_basemap: None,
             _view_worker: ViewWorker(view_worker),
             view_generation: 0,
+            wall_config: options.wall,
+            wall: None,
+            wall_asked: None,
+            wall_pending: false,
+            alarm_log: crate::wall::AlarmLog::default(),
+            alarms: Vec::new(),
+            wall_map: MapMemory::default(),
+            wall_heat: crate::map::HeatTexture::default(),
+            wall_generation: 0,
+            wall_zoom_applied: false,
+            slide: 0,
+            export_png: false,
+            screenshot: None,
+            toggle_fullscreen: false,
         }
     }
 
     /// Whether the data has loaded and the operator screen has its first figures (for tests and
     /// the screenshot script).
     pub fn is_ready(&self) -> bool {
-        matches!(self.phase, Phase::Ready(_)) && self.operator.is_some()
+        matches!(self.phase, Phase::Ready(_))
+            && match self.mode {
+                Mode::Wall | Mode::Briefing => self.wall.is_some(),
+                Mode::Operator | Mode::Review => self.operator.is_some(),
+            }
+    }
+
+    /// Whether the wall shows figures for its newest request (for tests).
+    pub fn is_wall_settled(&self) -> bool {
+        self.is_ready() && self.wall.is_some() && !self.wall_pending && self.commands.is_empty()
+    }
+
+    /// The mode shown (for tests).
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// What the wall's cell shows now (for tests).
+    pub fn wall_shown(&self, cell: usize, now: i64) -> Option<wall::WallShown> {
+        if cell == 0 && !self.alarms.is_empty() {
+            return Some(wall::WallShown::Alarm);
+        }
+        crate::wall::scene_at(&self.wall_config.scenes, cell, now)
+            .map(|(kind, _)| wall::WallShown::Scene(kind))
+    }
+
+    /// The wall's figures, if computed (for tests).
+    pub fn wall_data(&self) -> Option<&views::WallData> {
+        self.wall.as_deref()
+    }
+
+    /// When the replica last caught up with the server (unix seconds).
+    fn data_as_of(&self) -> Option<i64> {
+        self.sync
+            .as_ref()
+            .and_then(|s| s.data_as_of)
+            .map(|t| t.timestamp())
+    }
+
+    /// Whether the wall marks its data stale now (for tests, and the wall's marker).
+    pub fn is_wall_stale(&self) -> bool {
+        let offline = self.sync.as_ref().is_none_or(|s| s.offline_since.is_some());
+        crate::wall::is_stale(
+            self.data_as_of(),
+            offline,
+            self.clock.now_utc().timestamp(),
+            self.wall_config.stale_after_secs,
+        )
+    }
+
+    /// Why the data is stale, in words.
+    fn stale_text(&self, offset: chrono::FixedOffset) -> String {
+        let time =
+            |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&offset).format("%H:%M").to_string();
+        match &self.sync {
+            None => "реплика открыта без сервера".into(),
+            Some(s) => match (s.offline_since, s.data_as_of) {
+                (Some(since), Some(at)) => format!(
+                    "нет связи с сервером с {}, данные на {}; подключение восстановится само",
+                    time(since),
+                    time(at)
+                ),
+                (Some(since), None) => format!(
+                    "нет связи с сервером с {}; подключение восстановится само",
+                    time(since)
+                ),
+                (None, Some(at)) => format!("данные не обновлялись с {}", time(at)),
+                (None, None) => "синхронизация ещё не прошла".into(),
+            },
+        }
+    }
+
+    fn utc_offset(&self) -> chrono::FixedOffset {
+        match &self.phase {
+            Phase::Ready(s) => s.utc_offset,
+            _ => chrono::Offset::fix(&chrono::Utc),
+        }
+    }
+
+    fn region_name(&self) -> String {
+        match &self.phase {
+            Phase::Ready(s) => s.region_name.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// The region's bounding box, centre and places, for a map.
+    #[allow(clippy::type_complexity)]
+    fn map_frame(
+        &self,
+    ) -> Option<(
+        (f64, f64, f64, f64),
+        (f64, f64),
+        Vec<crate::loader::MapPlace>,
+    )> {
+        match &self.phase {
+            Phase::Ready(s) => Some((s.bbox, s.centre, s.places.clone())),
+            _ => None,
+        }
     }
 
     /// Whether the worker has answered the newest query (for tests).
@@ -491,6 +630,7 @@ impl TsurApp {
                     }
                 }
                 ViewEvent::Review(report) => self.review = Some(report),
+                ViewEvent::Wall(data) => self.receive_wall(data),
                 ViewEvent::Queued { count, what, seq } => {
                     if let Some((id, sent)) = self.answer_in_flight
                         && sent == seq
@@ -537,9 +677,161 @@ impl TsurApp {
         }
     }
 
+    /// The briefing's slide shown (for tests).
+    pub fn slide(&self) -> usize {
+        self.slide
+    }
+
+    /// On the wall, the zoom that makes its type large (see [`wall::wall_zoom`]); set back to 1
+    /// when leaving it.
+    fn apply_wall_zoom(&mut self, ctx: &egui::Context) {
+        let wanted = if self.mode == Mode::Wall {
+            self.wall_zoom_applied = true;
+            wall::wall_zoom(ctx, self.wall_config.text_scale)
+        } else if std::mem::take(&mut self.wall_zoom_applied) {
+            1.0
+        } else {
+            return;
+        };
+        if (ctx.zoom_factor() - wanted).abs() > 1e-3 {
+            ctx.set_zoom_factor(wanted);
+        }
+    }
+
+    /// Writes an exported file into the export directory; says where, or what went wrong.
+    fn write_export(&mut self, what: &str, ext: &str, bytes: &[u8]) {
+        let now = self.clock.now_utc().with_timezone(&self.utc_offset());
+        let result = crate::paths::export_dir()
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "не удалось определить каталог для файлов; задайте переменную {}",
+                    crate::paths::EXPORT_DIR_ENV
+                )
+            })
+            .and_then(|dir| {
+                std::fs::create_dir_all(&dir)?;
+                let path = dir.join(crate::paths::export_file_name(what, now, ext));
+                crate::settings::write_atomically(&path, bytes, false)?;
+                Ok(path)
+            });
+        self.notice = Some(match result {
+            Ok(path) => Notice {
+                text: format!("Сохранено: {}", path.display()),
+                is_error: false,
+            },
+            Err(e) => Notice {
+                text: format!("файл не сохранён: {e:#}"),
+                is_error: true,
+            },
+        });
+    }
+
+    /// The briefing as a PDF in the export directory.
+    fn export_pdf(&mut self) {
+        let Phase::Ready(snapshot) = &self.phase else {
+            return;
+        };
+        let pack = snapshot.pack.clone();
+        match self.wall.as_deref() {
+            Some(data) if self.mode == Mode::Briefing && !data.blocks.is_empty() => {
+                match crate::briefing::pdf(data, &pack) {
+                    Ok(bytes) => self.write_export("брифинг", "pdf", &bytes),
+                    Err(e) => {
+                        self.notice = Some(Notice {
+                            text: format!("PDF не создан: {e:#}"),
+                            is_error: true,
+                        })
+                    }
+                }
+            }
+            _ => {
+                self.notice = Some(Notice {
+                    text: "PDF делается из режима «Брифинг» (Ctrl+4), когда показатели готовы"
+                        .into(),
+                    is_error: false,
+                })
+            }
+        }
+    }
+
+    /// Asks for a screenshot when one was wanted, and saves the one that arrived.
+    fn take_screenshot(&mut self, ctx: &egui::Context) {
+        if std::mem::take(&mut self.export_png) {
+            let (tx, rx) = channel();
+            let repaint = ctx.clone();
+            ctx.request_screenshot(move |image| {
+                let _ = tx.send(image);
+                repaint.request_repaint();
+            });
+            self.screenshot = Some(rx);
+        }
+        let Some(image) = self.screenshot.as_ref().and_then(|rx| rx.try_recv().ok()) else {
+            return;
+        };
+        self.screenshot = None;
+        match png_bytes(&image) {
+            Ok(bytes) => {
+                let what = match self.mode {
+                    Mode::Operator => "оператор",
+                    Mode::Review => "обзор",
+                    Mode::Wall => "стена",
+                    Mode::Briefing => "брифинг",
+                };
+                self.write_export(what, "png", &bytes);
+            }
+            Err(e) => {
+                self.notice = Some(Notice {
+                    text: format!("снимок экрана не сохранён: {e:#}"),
+                    is_error: true,
+                })
+            }
+        }
+    }
+
+    /// Takes the wall's new figures: the alarms they set off, and a new heat texture.
+    fn receive_wall(&mut self, data: Box<views::WallData>) {
+        if !self.logged_first_view
+            && let Phase::Ready(s) = &self.phase
+        {
+            eprintln!(
+                "tsur: открыта реплика {}: {} обращений",
+                s.db_path.display(),
+                data.totals.replica
+            );
+            self.logged_first_view = true;
+        }
+        let now = self.clock.now_utc().timestamp();
+        let on = crate::wall::alarms(&self.wall_config.alarm, &data);
+        self.alarms = self.alarm_log.update(&on, now);
+        let current = self
+            .wall_asked
+            .is_some_and(|(period, _)| period == data.period);
+        self.wall_pending = !current;
+        self.wall = Some(data);
+        self.wall_generation += 1;
+    }
+
     /// Asks the worker for what the screen shows, when that changed.
     fn ask(&mut self) {
         if !matches!(self.phase, Phase::Ready(_)) {
+            return;
+        }
+        if matches!(self.mode, Mode::Wall | Mode::Briefing) {
+            let period = if self.mode == Mode::Wall {
+                self.wall_config.period
+            } else {
+                self.review_period
+            };
+            let minute = self.clock.now_utc().timestamp().div_euclid(60);
+            if self.wall_asked != Some((period, minute)) {
+                let _ = self.views.send(ViewRequest::Wall {
+                    period,
+                    with_blocks: self.mode == Mode::Briefing,
+                });
+                self.wall_asked = Some((period, minute));
+                self.wall_pending = true;
+            }
+            // The wall never asks for queues: nothing on it names a person.
             return;
         }
         if self.asked.as_ref() != Some(&self.query) {
@@ -724,6 +1016,22 @@ impl TsurApp {
                 }
             }
             UiCommand::OpenPalette => self.palette = Some(Palette::default()),
+            UiCommand::NextSlide | UiCommand::PreviousSlide if self.mode == Mode::Briefing => {
+                let step = if command == UiCommand::NextSlide {
+                    1
+                } else {
+                    -1
+                };
+                self.slide = (self.slide as isize + step)
+                    .clamp(0, briefing::SLIDES.len() as isize - 1)
+                    as usize;
+            }
+            UiCommand::NextSlide | UiCommand::PreviousSlide => {}
+            UiCommand::ExportPdf => self.export_pdf(),
+            UiCommand::ExportPng => self.export_png = true,
+            UiCommand::ToggleFullscreen => self.toggle_fullscreen = true,
+            // Nothing on the wall opens a case or acts on one.
+            _ if self.mode == Mode::Wall => {}
             UiCommand::OpenSettings => {
                 let token = self
                     .settings_store
@@ -1076,7 +1384,15 @@ impl eframe::App for TsurApp {
         let ctx = ui.ctx().clone();
         self.run_commands(&ctx);
         self.ask();
-        egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
+        self.apply_wall_zoom(&ctx);
+        if std::mem::take(&mut self.toggle_fullscreen) {
+            let full = ctx.input(|i| i.viewport().fullscreen.unwrap_or(false));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(!full));
+        }
+        // The wall has no controls on it: it is read from across the room.
+        if self.mode != Mode::Wall {
+            egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
+        }
         self.notice_ui(ui);
         if !self.is_ready() {
             self.loading_ui(ui);
@@ -1084,8 +1400,11 @@ impl eframe::App for TsurApp {
         }
         match self.mode {
             Mode::Review => review::review_ui(self, ui),
-            _ => operator::operator_ui(self, ui),
+            Mode::Wall => wall::wall_ui(self, ui),
+            Mode::Briefing => briefing::briefing_ui(self, ui),
+            Mode::Operator => operator::operator_ui(self, ui),
         }
+        self.take_screenshot(&ctx);
         if let Some(id) = self.pending_open.take() {
             self.open_case(id);
         }
@@ -1138,23 +1457,35 @@ impl Drop for ViewWorker {
     }
 }
 
-/// Runs the app in a native window.
+/// Runs the app in a native window; `wall` starts it as the video wall with that configuration.
 pub fn run_native(
     db: Option<PathBuf>,
     server: Option<(String, String)>,
     ca_cert: Option<PathBuf>,
     pack: Option<PathBuf>,
+    wall: Option<crate::wall::WallConfig>,
 ) -> Result<()> {
-    let options = AppOptions::new(db, server, ca_cert, pack)?;
+    let mut options = AppOptions::new(db, server, ca_cert, pack)?;
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("tsur — ситуационный центр ЦУР")
+        .with_inner_size([1600.0, 900.0])
+        .with_min_inner_size([900.0, 560.0])
+        .with_icon(
+            eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png"))
+                .unwrap_or_default(),
+        );
+    if let Some(config) = wall {
+        // The wall's demo syncs its own replica with a wall token: personal data never reaches
+        // this machine's disk, let alone the screen.
+        if let Replica::Demo(dir) = &options.source.replica {
+            options.source.replica = Replica::DemoWall(dir.clone());
+        }
+        viewport = wall_viewport(viewport, &config.window);
+        options.mode = Mode::Wall;
+        options.wall = config;
+    }
     let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("tsur — ситуационный центр ЦУР")
-            .with_inner_size([1600.0, 900.0])
-            .with_min_inner_size([900.0, 560.0])
-            .with_icon(
-                eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png"))
-                    .unwrap_or_default(),
-            ),
+        viewport,
         ..Default::default()
     };
     eframe::run_native(
@@ -1163,6 +1494,44 @@ pub fn run_native(
         Box::new(move |cc| Ok(Box::new(TsurApp::new(&cc.egui_ctx, options)))),
     )
     .map_err(|e| anyhow::anyhow!("не удалось открыть окно: {e}"))
+}
+
+/// The wall's window: borderless full screen on the monitor at `position`, or one borderless
+/// window over a canvas of several screens, or an ordinary window to try a layout at a desk.
+fn wall_viewport(
+    viewport: egui::ViewportBuilder,
+    window: &crate::wall::WindowSpec,
+) -> egui::ViewportBuilder {
+    use crate::wall::WindowMode;
+    let mut viewport = viewport.with_min_inner_size([320.0, 240.0]);
+    if let Some(position) = window.position {
+        viewport = viewport.with_position(position);
+    }
+    match window.mode {
+        WindowMode::Fullscreen => viewport.with_decorations(false).with_fullscreen(true),
+        WindowMode::Canvas => {
+            let size = window.size.unwrap_or([5760.0, 2160.0]);
+            viewport
+                .with_decorations(false)
+                .with_inner_size(size)
+                .with_always_on_top()
+        }
+        WindowMode::Window => match window.size {
+            Some(size) => viewport.with_inner_size(size),
+            None => viewport,
+        },
+    }
+}
+
+/// An image of the screen as PNG bytes.
+fn png_bytes(image: &egui::ColorImage) -> Result<Vec<u8>> {
+    let [w, h] = image.size;
+    let rgba: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
+    let buffer = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
+        .ok_or_else(|| anyhow::anyhow!("размер снимка не сходится: {w}×{h}"))?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    buffer.write_to(&mut out, image::ImageFormat::Png)?;
+    Ok(out.into_inner())
 }
 
 /// "1 234 567" with thin spaces between groups, as Russian typography has it.

@@ -549,7 +549,7 @@ fn map_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
     let basemap = ensure_basemap(app, ui.ctx());
     let overlay = RegionOverlay {
         basemap,
-        view,
+        view: crate::map::MapData::of(view),
         places: &places,
         layers: MapLayers {
             heat: layers.heat,
@@ -585,7 +585,7 @@ fn map_ui(app: &mut TsurApp, ui: &mut egui::Ui, view: &OperatorView) {
 
 /// Makes the basemap chosen in the settings (once per source); whether there is one to draw.
 /// A PMTiles file that is not there is said once, and the map stays on its plain background.
-fn ensure_basemap(app: &mut TsurApp, ctx: &egui::Context) -> bool {
+pub(super) fn ensure_basemap(app: &mut TsurApp, ctx: &egui::Context) -> bool {
     use crate::settings::Basemap;
     let source = match app.settings.basemap {
         Basemap::None => return false,

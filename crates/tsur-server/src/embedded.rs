@@ -15,7 +15,7 @@ use tsur_core::pack::RegionPack;
 /// A running embedded server; dropping it stops the server and revokes its session token.
 pub struct EmbeddedServer {
     pub url: String,
-    /// A curator token made for this session only.
+    /// A token made for this session only (a curator's, or the role given to `start_as`).
     pub token: String,
     token_id: i64,
     state: Arc<ServerState>,
@@ -31,6 +31,18 @@ impl EmbeddedServer {
         pack: RegionPack,
         demo: &DemoParams,
         progress: &mut dyn FnMut(SeedProgress) -> bool,
+    ) -> anyhow::Result<EmbeddedServer> {
+        Self::start_as(db, pack, demo, progress, Role::Curator)
+    }
+
+    /// As [`EmbeddedServer::start`], with the session's token made for `role` (the video wall
+    /// uses [`Role::Wall`], so the server strips every personal field from what it sends).
+    pub fn start_as(
+        db: &Path,
+        pack: RegionPack,
+        demo: &DemoParams,
+        progress: &mut dyn FnMut(SeedProgress) -> bool,
+        role: Role,
     ) -> anyhow::Result<EmbeddedServer> {
         if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -48,8 +60,7 @@ impl EmbeddedServer {
                 );
             }
         }
-        let (token_id, token) =
-            storage.create_token("локальное приложение", Role::Curator, &[], &[])?;
+        let (token_id, token) = storage.create_token("локальное приложение", role, &[], &[])?;
         let state =
             Arc::new(ServerState::new(storage, pack).map_err(|e| anyhow::anyhow!(e.message))?);
         let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();

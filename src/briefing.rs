@@ -1,0 +1,561 @@
+//! The curator's briefing, apart from drawing it on screen: what each slide says, worked out from
+//! the wall's figures ([`WallData`]), and the PDF (a one-page summary with the map, then an
+//! appendix with a section per sector block). The app's slides and `tsur report --kind briefing`
+//! use the same words, so the paper and the screen never disagree.
+
+use crate::pdf::{A4_HEIGHT_MM, A4_WIDTH_MM, Document, Page, Rgb};
+use crate::views::WallData;
+use tsur_core::analytics::ranking::Ranked;
+use tsur_core::analytics::report::{Headline, Report};
+use tsur_core::pack::RegionPack;
+
+/// One headline figure now and in the period before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compared {
+    pub name: &'static str,
+    pub now: String,
+    pub before: String,
+    /// "+12 %", "−3 п.п.", or empty when there is nothing to compare.
+    pub change: String,
+    /// Whether the change is for the better (`None`: no change or nothing to compare).
+    pub better: Option<bool>,
+}
+
+/// How a figure is read.
+#[derive(Clone, Copy)]
+enum Kind {
+    Count,
+    Share,
+    Hours,
+}
+
+type Pick = fn(&Headline) -> Option<f64>;
+
+/// The headline figures of the summary: name, how it is read, which way is better, and the value.
+const HEADLINE: [(&str, Kind, bool, Pick); 8] = [
+    (
+        "Поступило обращений",
+        Kind::Count,
+        false,
+        |h| Some(h.total as f64),
+    ),
+    ("Открыто", Kind::Count, false, |h| {
+        Some(h.open as f64)
+    }),
+    ("Просрочено", Kind::Count, false, |h| {
+        Some(h.overdue as f64)
+    }),
+    ("Ответы в срок", Kind::Share, true, |h| {
+        h.on_time_share
+    }),
+    (
+        "Удовлетворённость ответами",
+        Kind::Share,
+        true,
+        |h| h.satisfaction_share,
+    ),
+    (
+        "Среднее время ответа",
+        Kind::Hours,
+        false,
+        |h| h.avg_answer_hours,
+    ),
+    (
+        "Повторные обращения",
+        Kind::Share,
+        false,
+        |h| h.repeat_share,
+    ),
+    (
+        "Первая реакция в соцсетях",
+        Kind::Hours,
+        false,
+        |h| h.social_first_reaction_hours,
+    ),
+];
+
+fn format(kind: Kind, v: Option<f64>) -> String {
+    match (kind, v) {
+        (_, None) => "—".into(),
+        (Kind::Count, Some(v)) => crate::app::group_digits(v.max(0.0).round() as u64),
+        (Kind::Share, Some(v)) => format!("{:.1} %", v * 100.0).replace('.', ","),
+        (Kind::Hours, Some(v)) => format!("{v:.1} ч").replace('.', ","),
+    }
+}
+
+/// The period against the one before, figure by figure.
+pub fn summary(report: &Report) -> Vec<Compared> {
+    HEADLINE
+        .iter()
+        .map(|&(name, kind, higher_is_better, pick)| {
+            let now = pick(&report.headline);
+            let before = report.previous_period.as_ref().and_then(pick);
+            let (change, better) = match (now, before) {
+                (Some(n), Some(b)) => {
+                    let delta = n - b;
+                    let change = match kind {
+                        Kind::Share => format!("{:+.1} п.п.", delta * 100.0).replace('.', ","),
+                        _ if b.abs() < 1e-9 => String::new(),
+                        _ => format!("{:+.0} %", delta / b * 100.0),
+                    };
+                    let better = (delta.abs() > 1e-9).then_some((delta > 0.0) == higher_is_better);
+                    (change.replace('-', "−"), better)
+                }
+                _ => (String::new(), None),
+            };
+            Compared {
+                name,
+                now: format(kind, now),
+                before: format(kind, before),
+                change,
+                better,
+            }
+        })
+        .collect()
+}
+
+/// What is burning: surges, where the overdue appeals are, the largest open problems.
+pub fn burning(data: &WallData) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in data.report.surges.iter().take(4) {
+        out.push(format!(
+            "Всплеск: {} — {}: {} обращений, в {:.1} раза выше обычного",
+            s.topic_name,
+            s.municipality_name,
+            crate::app::group_digits(s.count),
+            s.ratio
+        ));
+    }
+    if data.totals.overdue > 0 {
+        let places: Vec<String> = data
+            .overdue_places
+            .iter()
+            .take(4)
+            .map(|(name, n)| format!("{name} — {}", crate::app::group_digits(*n)))
+            .collect();
+        out.push(format!(
+            "Просрочено сейчас: {} (больше всего: {})",
+            crate::app::group_digits(data.totals.overdue),
+            places.join(", ")
+        ));
+    }
+    for p in top_problems(&data.report).into_iter().take(5) {
+        out.push(problem_line(p));
+    }
+    if out.is_empty() {
+        out.push("Всплесков, просрочек и открытых проблем нет".into());
+    }
+    out
+}
+
+/// Open problems, the most open appeals first.
+pub fn top_problems(report: &Report) -> Vec<&tsur_core::analytics::problems::ProblemRow> {
+    let mut problems: Vec<_> = report.problems.iter().filter(|p| !p.resolved).collect();
+    problems.sort_by(|a, b| b.open.cmp(&a.open).then_with(|| a.id.cmp(&b.id)));
+    problems
+}
+
+fn problem_line(p: &tsur_core::analytics::problems::ProblemRow) -> String {
+    format!(
+        "Проблема: {} ({}) — открыто {}, просрочено {}{}",
+        p.title,
+        p.municipality.as_deref().unwrap_or("—"),
+        crate::app::group_digits(p.open),
+        crate::app::group_digits(p.overdue),
+        p.growth
+            .map(|g| format!(", за неделю {:+.0} %", g * 100.0).replace('-', "−"))
+            .unwrap_or_default()
+    )
+}
+
+/// The organisations that are late: the lowest scores of the ranking, worst first.
+pub fn late(report: &Report) -> Vec<&Ranked> {
+    let mut ranked: Vec<&Ranked> = report.ranking.iter().filter(|r| r.rank.is_some()).collect();
+    ranked.sort_by(|a, b| b.rank.cmp(&a.rank));
+    ranked.truncate(8);
+    ranked
+}
+
+/// A ranked organisation in one line: score, on-time share, appeals.
+pub fn ranked_line(r: &Ranked) -> String {
+    let on_time = r
+        .components
+        .iter()
+        .find(|c| c.id == "timeliness")
+        .and_then(|c| c.value)
+        .map(|v| format!(", в срок {:.0} %", v * 100.0))
+        .unwrap_or_default();
+    format!(
+        "{} — балл {}{on_time}, обращений {}",
+        r.name,
+        r.score.map_or("—".into(), |s| format!("{s:.0}")),
+        crate::app::group_digits(r.appeals)
+    )
+}
+
+/// What improved: the headline figures that moved for the better, and the organisations whose
+/// score rose most.
+pub fn improved(report: &Report) -> Vec<String> {
+    let mut out: Vec<String> = summary(report)
+        .into_iter()
+        .filter(|c| c.better == Some(true))
+        .map(|c| format!("{}: {} (было {}, {})", c.name, c.now, c.before, c.change))
+        .collect();
+    let mut risers: Vec<&Ranked> = report
+        .ranking
+        .iter()
+        .filter(|r| r.trend.is_some_and(|t| t >= 1.0))
+        .collect();
+    risers.sort_by(|a, b| b.trend.unwrap_or(0.0).total_cmp(&a.trend.unwrap_or(0.0)));
+    for r in risers.into_iter().take(5) {
+        out.push(format!(
+            "{}: балл {} ({:+.0})",
+            r.name,
+            r.score.map_or("—".into(), |s| format!("{s:.0}")),
+            r.trend.unwrap_or(0.0)
+        ));
+    }
+    if out.is_empty() {
+        out.push("Заметных улучшений за период нет".into());
+    }
+    out
+}
+
+/// The title line: region, period, when it was made.
+pub fn heading(region: &str, data: &WallData, offset: chrono::FixedOffset) -> String {
+    let made = chrono::DateTime::from_timestamp(data.computed_utc, 0)
+        .map(|t| {
+            t.with_timezone(&offset)
+                .format("%d.%m.%Y %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default();
+    format!(
+        "{region}: обращения граждан за {} (на {made})",
+        data.period.label_ru()
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The PDF.
+
+const MARGIN: f32 = 14.0;
+const DARK: Rgb = Rgb(0.12, 0.14, 0.17);
+const BLUE: Rgb = Rgb(0.13, 0.36, 0.62);
+const LIGHT: Rgb = Rgb(0.93, 0.94, 0.96);
+
+/// The briefing as a PDF: a one-page summary with the map, then a section per block.
+pub fn pdf(data: &WallData, pack: &RegionPack) -> anyhow::Result<Vec<u8>> {
+    let offset = chrono::FixedOffset::east_opt(pack.region.utc_offset_hours * 3_600)
+        .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
+    let title = heading(&pack.region.name, data, offset);
+    let mut doc = Document::new(&format!("Брифинг: {title}"))?;
+    summary_page(doc.page(), data, pack, &title);
+    for block in &data.blocks {
+        doc.add_page();
+        block_page(doc.page(), block, &title);
+    }
+    let pages = doc.page_count();
+    for index in 0..pages {
+        if let Some(page) = doc.page_at(index) {
+            page.text_right(
+                A4_WIDTH_MM - MARGIN,
+                A4_HEIGHT_MM - 10.0,
+                8.0,
+                Rgb::GREY,
+                &format!("tsur · стр. {} из {pages}", index + 1),
+            );
+        }
+    }
+    Ok(doc.finish())
+}
+
+fn section(page: &mut Page, y: &mut f32, text: &str) {
+    *y += 3.0;
+    page.text(MARGIN, *y, 12.0, BLUE, text);
+    *y += Page::line_height(12.0) + 0.5;
+}
+
+fn lines(page: &mut Page, y: &mut f32, lines: &[String], limit: f32, width: f32) {
+    for line in lines {
+        if *y > limit {
+            break;
+        }
+        *y += page.paragraph(MARGIN + 2.0, *y, width, 9.0, DARK, &format!("• {line}"));
+    }
+}
+
+fn summary_page(page: &mut Page, data: &WallData, pack: &RegionPack, title: &str) {
+    let width = A4_WIDTH_MM - 2.0 * MARGIN;
+    let mut y = MARGIN;
+    page.text(MARGIN, y, 17.0, DARK, "Брифинг для куратора");
+    y += Page::line_height(17.0);
+    y += page.paragraph(MARGIN, y, width, 10.0, Rgb::GREY, title);
+
+    // The headline against the period before (left) and the map (right).
+    section(page, &mut y, "Сводка: период против предыдущего");
+    let table_top = y;
+    let columns = [MARGIN, MARGIN + 50.0, MARGIN + 72.0, MARGIN + 94.0];
+    for (x, head) in columns
+        .iter()
+        .zip(["Показатель", "Сейчас", "Было", "Изменение"])
+    {
+        page.text(*x, y, 8.0, Rgb::GREY, head);
+    }
+    y += Page::line_height(8.0);
+    for (n, c) in summary(&data.report).iter().enumerate() {
+        if n % 2 == 0 {
+            page.rect(
+                MARGIN - 1.0,
+                y - 0.6,
+                113.0,
+                Page::line_height(9.0),
+                Some(LIGHT),
+                None,
+            );
+        }
+        page.text_fitted(columns[0], y, 49.0, 9.0, DARK, c.name);
+        page.text(columns[1], y, 9.0, DARK, &c.now);
+        page.text(columns[2], y, 9.0, Rgb::GREY, &c.before);
+        let colour = match c.better {
+            Some(true) => Rgb::GREEN,
+            Some(false) => Rgb::RED,
+            None => Rgb::GREY,
+        };
+        page.text(columns[3], y, 9.0, colour, &c.change);
+        y += Page::line_height(9.0);
+    }
+    let map_x = MARGIN + 117.0;
+    draw_map(page, data, pack, (map_x, table_top, width - 117.0, 70.0));
+    y = y.max(table_top + 72.0);
+
+    section(page, &mut y, "Цели");
+    for (n, target) in data.report.targets.values().enumerate() {
+        let x = MARGIN + (n % 2) as f32 * (width / 2.0);
+        let (mark, colour) = match target.on_target {
+            Some(true) => ("в цели", Rgb::GREEN),
+            Some(false) => ("вне цели", Rgb::RED),
+            None => ("нет данных", Rgb::GREY),
+        };
+        let value = crate::app::wall::format_value(target.value, &target.unit);
+        let goal = crate::app::wall::format_value(Some(target.target), &target.unit);
+        page.text_fitted(
+            x,
+            y,
+            width / 2.0 - 30.0,
+            8.5,
+            DARK,
+            &format!("{}: {value} (цель {goal})", target.name),
+        );
+        page.text_right(x + width / 2.0 - 3.0, y, 8.5, colour, mark);
+        if n % 2 == 1 {
+            y += Page::line_height(8.5);
+        }
+    }
+    if data.report.targets.len() % 2 == 1 {
+        y += Page::line_height(8.5);
+    }
+
+    section(page, &mut y, "Что горит");
+    lines(page, &mut y, &burning(data), 215.0, width - 2.0);
+    section(page, &mut y, "Кто опаздывает");
+    let late: Vec<String> = late(&data.report)
+        .into_iter()
+        .take(5)
+        .map(ranked_line)
+        .collect();
+    lines(page, &mut y, &late, 250.0, width - 2.0);
+    section(page, &mut y, "Что улучшилось");
+    let improved: Vec<String> = improved(&data.report).into_iter().take(5).collect();
+    lines(page, &mut y, &improved, 276.0, width - 2.0);
+}
+
+fn block_page(page: &mut Page, block: &crate::views::BlockReport, title: &str) {
+    let width = A4_WIDTH_MM - 2.0 * MARGIN;
+    let mut y = MARGIN;
+    page.text(MARGIN, y, 9.0, Rgb::GREY, "Приложение");
+    y += Page::line_height(9.0);
+    page.text(MARGIN, y, 16.0, DARK, &format!("Блок «{}»", block.name));
+    y += Page::line_height(16.0);
+    y += page.paragraph(MARGIN, y, width, 9.0, Rgb::GREY, title);
+    section(page, &mut y, "Показатели блока");
+    for c in summary(&block.report) {
+        page.text_fitted(MARGIN, y, 70.0, 9.0, DARK, c.name);
+        page.text(MARGIN + 72.0, y, 9.0, DARK, &c.now);
+        page.text(
+            MARGIN + 100.0,
+            y,
+            9.0,
+            Rgb::GREY,
+            &format!("было {}", c.before),
+        );
+        let colour = match c.better {
+            Some(true) => Rgb::GREEN,
+            Some(false) => Rgb::RED,
+            None => Rgb::GREY,
+        };
+        page.text(MARGIN + 135.0, y, 9.0, colour, &c.change);
+        y += Page::line_height(9.0);
+    }
+    section(page, &mut y, "Проблемы блока");
+    let problems: Vec<String> = top_problems(&block.report)
+        .into_iter()
+        .take(8)
+        .map(problem_line)
+        .collect();
+    if problems.is_empty() {
+        lines(
+            page,
+            &mut y,
+            &["Открытых проблем нет".to_string()],
+            270.0,
+            width,
+        );
+    } else {
+        lines(page, &mut y, &problems, 170.0, width - 2.0);
+    }
+    section(page, &mut y, "Всплески");
+    let surges: Vec<String> = block
+        .report
+        .surges
+        .iter()
+        .take(5)
+        .map(|s| {
+            format!(
+                "{} — {}: {} обращений, в {:.1} раза выше обычного",
+                s.topic_name,
+                s.municipality_name,
+                crate::app::group_digits(s.count),
+                s.ratio
+            )
+        })
+        .collect();
+    if surges.is_empty() {
+        lines(page, &mut y, &["Всплесков нет".to_string()], 270.0, width);
+    } else {
+        lines(page, &mut y, &surges, 215.0, width - 2.0);
+    }
+    section(page, &mut y, "Организации, которые опаздывают");
+    let late: Vec<String> = late(&block.report)
+        .into_iter()
+        .take(6)
+        .map(ranked_line)
+        .collect();
+    if late.is_empty() {
+        lines(
+            page,
+            &mut y,
+            &["Недостаточно обращений для рейтинга".to_string()],
+            270.0,
+            width,
+        );
+    } else {
+        lines(page, &mut y, &late, 270.0, width - 2.0);
+    }
+}
+
+/// The region drawn from the data: the heat of the period as shaded cells, municipalities as
+/// circles sized by population and coloured by their overdue share, the largest names.
+fn draw_map(page: &mut Page, data: &WallData, pack: &RegionPack, frame: (f32, f32, f32, f32)) {
+    let (x0, y0, w, h) = frame;
+    page.rect(
+        x0,
+        y0,
+        w,
+        h,
+        Some(Rgb(0.96, 0.97, 0.98)),
+        Some((Rgb(0.7, 0.72, 0.75), 0.3)),
+    );
+    let b = pack.region.bbox;
+    // Equirectangular with the longitude shrunk by cos(latitude): right enough for one region.
+    let k = ((b.min_lat + b.max_lat) / 2.0).to_radians().cos();
+    let (span_x, span_y) = ((b.max_lon - b.min_lon) * k, b.max_lat - b.min_lat);
+    let scale = ((w - 4.0) as f64 / span_x).min((h - 4.0) as f64 / span_y);
+    let left = x0 as f64 + (w as f64 - span_x * scale) / 2.0;
+    let top = y0 as f64 + (h as f64 - span_y * scale) / 2.0;
+    let project = |lat: f64, lon: f64| {
+        (
+            (left + (lon - b.min_lon) * k * scale) as f32,
+            (top + (b.max_lat - lat) * scale) as f32,
+        )
+    };
+
+    // Heat: the grid pooled into cells about 1.5 mm across.
+    let grid = &data.heat;
+    if grid.max > 0.0 && grid.rows > 0 && grid.cols > 0 {
+        let cell_mm = 1.5;
+        let pool_r = ((cell_mm as f64 / scale / grid.spec.cell_deg).ceil() as usize).max(1);
+        let pool_c = ((cell_mm as f64 / scale / (grid.cell_lon_deg * k)).ceil() as usize).max(1);
+        for r in (0..grid.rows).step_by(pool_r) {
+            for c in (0..grid.cols).step_by(pool_c) {
+                let mut peak = 0.0f32;
+                for rr in r..(r + pool_r).min(grid.rows) {
+                    for cc in c..(c + pool_c).min(grid.cols) {
+                        peak = peak.max(grid.values[rr * grid.cols + cc]);
+                    }
+                }
+                let t = (peak / grid.max).sqrt();
+                if t < 0.08 {
+                    continue;
+                }
+                let south = grid.spec.south + r as f64 * grid.spec.cell_deg;
+                let west = grid.spec.west + c as f64 * grid.cell_lon_deg;
+                let north = south + pool_r as f64 * grid.spec.cell_deg;
+                let east = west + pool_c as f64 * grid.cell_lon_deg;
+                let (ax, ay) = project(north, west);
+                let (bx, by) = project(south, east);
+                if ax < x0 || bx > x0 + w || ay < y0 || by > y0 + h {
+                    continue;
+                }
+                // The heat ramp over white (no transparency in this writer).
+                let colour = blend(Rgb(1.0, 0.88, 0.4), Rgb(0.78, 0.1, 0.11), t);
+                page.rect(ax, ay, bx - ax, by - ay, Some(colour), None);
+            }
+        }
+    }
+
+    let (low, high) = data
+        .areas
+        .values()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
+    let mut places: Vec<_> = pack.municipalities.iter().collect();
+    places.sort_by(|a, b| b.population.cmp(&a.population));
+    for m in &places {
+        let (cx, cy) = project(m.point.lat, m.point.lon);
+        let radius = ((m.population as f32).sqrt() * 0.004).clamp(0.6, 3.2);
+        let t = data.areas.get(m.code.as_str()).map(|v| {
+            if high > low {
+                ((v - low) / (high - low)) as f32
+            } else {
+                0.5
+            }
+        });
+        let fill = match t {
+            Some(t) => blend(Rgb(0.25, 0.75, 0.34), Rgb(0.88, 0.19, 0.19), t),
+            None => Rgb(0.8, 0.8, 0.8),
+        };
+        page.circle(cx, cy, radius, Some(fill), Some((Rgb::WHITE, 0.2)));
+    }
+    for m in places.iter().take(5) {
+        let (cx, cy) = project(m.point.lat, m.point.lon);
+        page.text(cx + 2.0, cy - 1.5, 6.0, DARK, &m.short_name);
+    }
+    page.text(
+        x0 + 1.5,
+        y0 + h - 4.0,
+        6.0,
+        Rgb::GREY,
+        "Тепло — плотность обращений; круги — доля просроченных (зелёный → красный)",
+    );
+}
+
+fn blend(a: Rgb, b: Rgb, t: f32) -> Rgb {
+    let t = t.clamp(0.0, 1.0);
+    Rgb(
+        a.0 + (b.0 - a.0) * t,
+        a.1 + (b.1 - a.1) * t,
+        a.2 + (b.2 - a.2) * t,
+    )
+}
