@@ -42,9 +42,12 @@ const HEADLINE: [(&str, Kind, bool, Pick); 8] = [
     ("Открыто", Kind::Count, false, |h| {
         Some(h.open as f64)
     }),
-    ("Просрочено", Kind::Count, false, |h| {
-        Some(h.overdue as f64)
-    }),
+    (
+        "Просрочено из поступивших",
+        Kind::Count,
+        false,
+        |h| Some(h.overdue as f64),
+    ),
     ("Ответы в срок", Kind::Share, true, |h| {
         h.on_time_share
     }),
@@ -74,12 +77,17 @@ const HEADLINE: [(&str, Kind, bool, Pick); 8] = [
     ),
 ];
 
+/// A number with one decimal and a decimal comma, as Russian has it: "12,7".
+pub fn decimal(v: f64) -> String {
+    format!("{v:.1}").replace('.', ",")
+}
+
 fn format(kind: Kind, v: Option<f64>) -> String {
     match (kind, v) {
         (_, None) => "—".into(),
         (Kind::Count, Some(v)) => crate::app::group_digits(v.max(0.0).round() as u64),
-        (Kind::Share, Some(v)) => format!("{:.1} %", v * 100.0).replace('.', ","),
-        (Kind::Hours, Some(v)) => format!("{v:.1} ч").replace('.', ","),
+        (Kind::Share, Some(v)) => format!("{} %", decimal(v * 100.0)),
+        (Kind::Hours, Some(v)) => format!("{} ч", decimal(v)),
     }
 }
 
@@ -94,7 +102,10 @@ pub fn summary(report: &Report) -> Vec<Compared> {
                 (Some(n), Some(b)) => {
                     let delta = n - b;
                     let change = match kind {
-                        Kind::Share => format!("{:+.1} п.п.", delta * 100.0).replace('.', ","),
+                        Kind::Share => {
+                            let sign = if delta > 0.0 { "+" } else { "" };
+                            format!("{sign}{} п.п.", decimal(delta * 100.0))
+                        }
                         _ if b.abs() < 1e-9 => String::new(),
                         _ => format!("{:+.0} %", delta / b * 100.0),
                     };
@@ -119,11 +130,11 @@ pub fn burning(data: &WallData) -> Vec<String> {
     let mut out = Vec::new();
     for s in data.report.surges.iter().take(4) {
         out.push(format!(
-            "Всплеск: {} — {}: {} обращений, в {:.1} раза выше обычного",
+            "Всплеск: {} — {}: {} обращений, в {} раза выше обычного",
             s.topic_name,
             s.municipality_name,
             crate::app::group_digits(s.count),
-            s.ratio
+            decimal(s.ratio)
         ));
     }
     if data.totals.overdue > 0 {
@@ -330,8 +341,7 @@ fn summary_page(page: &mut Page, data: &WallData, pack: &RegionPack, title: &str
     y = y.max(table_top + 72.0);
 
     section(page, &mut y, "Цели");
-    for (n, target) in data.report.targets.values().enumerate() {
-        let x = MARGIN + (n % 2) as f32 * (width / 2.0);
+    for target in data.report.targets.values() {
         let (mark, colour) = match target.on_target {
             Some(true) => ("в цели", Rgb::GREEN),
             Some(false) => ("вне цели", Rgb::RED),
@@ -340,20 +350,15 @@ fn summary_page(page: &mut Page, data: &WallData, pack: &RegionPack, title: &str
         let value = crate::app::wall::format_value(target.value, &target.unit);
         let goal = crate::app::wall::format_value(Some(target.target), &target.unit);
         page.text_fitted(
-            x,
+            MARGIN,
             y,
-            width / 2.0 - 30.0,
-            8.5,
+            width - 25.0,
+            8.0,
             DARK,
             &format!("{}: {value} (цель {goal})", target.name),
         );
-        page.text_right(x + width / 2.0 - 3.0, y, 8.5, colour, mark);
-        if n % 2 == 1 {
-            y += Page::line_height(8.5);
-        }
-    }
-    if data.report.targets.len() % 2 == 1 {
-        y += Page::line_height(8.5);
+        page.text_right(MARGIN + width, y, 8.0, colour, mark);
+        y += Page::line_height(8.0);
     }
 
     section(page, &mut y, "Что горит");
@@ -422,11 +427,11 @@ fn block_page(page: &mut Page, block: &crate::views::BlockReport, title: &str) {
         .take(5)
         .map(|s| {
             format!(
-                "{} — {}: {} обращений, в {:.1} раза выше обычного",
+                "{} — {}: {} обращений, в {} раза выше обычного",
                 s.topic_name,
                 s.municipality_name,
                 crate::app::group_digits(s.count),
-                s.ratio
+                decimal(s.ratio)
             )
         })
         .collect();
@@ -442,15 +447,45 @@ fn block_page(page: &mut Page, block: &crate::views::BlockReport, title: &str) {
         .map(ranked_line)
         .collect();
     if late.is_empty() {
+        // Too few appeals for a score: the busiest organisations, with what they did on time.
+        let mut busiest: Vec<&Ranked> = block.report.ranking.iter().collect();
+        busiest.sort_by(|a, b| b.appeals.cmp(&a.appeals).then_with(|| a.name.cmp(&b.name)));
+        let mut text = vec!["Для рейтинга мало обращений; больше всего обращений у:".to_string()];
+        text.extend(busiest.into_iter().take(5).map(ranked_line));
+        lines(page, &mut y, &text, 230.0, width - 2.0);
+    } else {
+        lines(page, &mut y, &late, 230.0, width - 2.0);
+    }
+    section(page, &mut y, "Муниципалитеты с наибольшим числом обращений");
+    let mut places: Vec<(&String, &tsur_core::analytics::report::Slice)> = block
+        .report
+        .by_municipality
+        .iter()
+        .filter(|(_, s)| s.total > 0)
+        .collect();
+    places.sort_by(|a, b| b.1.total.cmp(&a.1.total).then_with(|| a.0.cmp(b.0)));
+    let places: Vec<String> = places
+        .into_iter()
+        .take(8)
+        .map(|(name, s)| {
+            format!(
+                "{name}: поступило {}, открыто {}, просрочено {}",
+                crate::app::group_digits(s.total),
+                crate::app::group_digits(s.open),
+                crate::app::group_digits(s.overdue)
+            )
+        })
+        .collect();
+    if places.is_empty() {
         lines(
             page,
             &mut y,
-            &["Недостаточно обращений для рейтинга".to_string()],
-            270.0,
+            &["Обращений за период нет".to_string()],
+            275.0,
             width,
         );
     } else {
-        lines(page, &mut y, &late, 270.0, width - 2.0);
+        lines(page, &mut y, &places, 275.0, width - 2.0);
     }
 }
 
@@ -480,10 +515,10 @@ fn draw_map(page: &mut Page, data: &WallData, pack: &RegionPack, frame: (f32, f3
         )
     };
 
-    // Heat: the grid pooled into cells about 1.5 mm across.
+    // Heat: the grid pooled into cells about 1 mm across.
     let grid = &data.heat;
     if grid.max > 0.0 && grid.rows > 0 && grid.cols > 0 {
-        let cell_mm = 1.5;
+        let cell_mm = 1.0;
         let pool_r = ((cell_mm as f64 / scale / grid.spec.cell_deg).ceil() as usize).max(1);
         let pool_c = ((cell_mm as f64 / scale / (grid.cell_lon_deg * k)).ceil() as usize).max(1);
         for r in (0..grid.rows).step_by(pool_r) {
@@ -514,41 +549,63 @@ fn draw_map(page: &mut Page, data: &WallData, pack: &RegionPack, frame: (f32, f3
         }
     }
 
-    let (low, high) = data
-        .areas
-        .values()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(*v), hi.max(*v))
-        });
     let mut places: Vec<_> = pack.municipalities.iter().collect();
     places.sort_by(|a, b| b.population.cmp(&a.population));
     for m in &places {
         let (cx, cy) = project(m.point.lat, m.point.lon);
         let radius = ((m.population as f32).sqrt() * 0.004).clamp(0.6, 3.2);
-        let t = data.areas.get(m.code.as_str()).map(|v| {
-            if high > low {
-                ((v - low) / (high - low)) as f32
-            } else {
-                0.5
-            }
-        });
-        let fill = match t {
-            Some(t) => blend(Rgb(0.25, 0.75, 0.34), Rgb(0.88, 0.19, 0.19), t),
+        // An absolute scale, so that briefings of different days compare: 0 green, 20 % red.
+        let fill = match data.areas.get(m.code.as_str()) {
+            Some(share) => good_to_bad((*share / OVERDUE_SHARE_RED) as f32),
             None => Rgb(0.8, 0.8, 0.8),
         };
         page.circle(cx, cy, radius, Some(fill), Some((Rgb::WHITE, 0.2)));
     }
-    for m in places.iter().take(5) {
+    // The largest places' names, skipping any that would overlap one already drawn.
+    let mut taken: Vec<(f32, f32, f32, f32)> = Vec::new();
+    for m in places.iter().take(12) {
         let (cx, cy) = project(m.point.lat, m.point.lon);
-        page.text(cx + 2.0, cy - 1.5, 6.0, DARK, &m.short_name);
+        let (x, y, width) = (cx + 2.0, cy - 1.5, page.text_width(&m.short_name, 6.0));
+        let clashes = taken
+            .iter()
+            .any(|&(tx, ty, tw, th)| x < tx + tw && tx < x + width && y < ty + th && ty < y + 2.6);
+        if clashes || x + width > x0 + w {
+            continue;
+        }
+        taken.push((x, y, width, 2.6));
+        page.text(x, y, 6.0, DARK, &m.short_name);
     }
     page.text(
         x0 + 1.5,
-        y0 + h - 4.0,
+        y0 + h - 6.5,
         6.0,
         Rgb::GREY,
-        "Тепло — плотность обращений; круги — доля просроченных (зелёный → красный)",
+        "Тепло — плотность обращений за период;",
     );
+    page.text(
+        x0 + 1.5,
+        y0 + h - 3.8,
+        6.0,
+        Rgb::GREY,
+        "круги — доля просроченных, от зелёного к красному",
+    );
+}
+
+/// The overdue share shown fully red on the PDF's map.
+const OVERDUE_SHARE_RED: f64 = 0.2;
+
+/// Green, through yellow, to red.
+fn good_to_bad(t: f32) -> Rgb {
+    let (green, yellow, red) = (
+        Rgb(0.25, 0.75, 0.34),
+        Rgb(0.99, 0.77, 0.1),
+        Rgb(0.88, 0.19, 0.19),
+    );
+    if t < 0.5 {
+        blend(green, yellow, t * 2.0)
+    } else {
+        blend(yellow, red, (t - 0.5) * 2.0)
+    }
 }
 
 fn blend(a: Rgb, b: Rgb, t: f32) -> Rgb {

@@ -109,6 +109,11 @@ impl UiCommand {
         UiCommand::PreviousRow,
         UiCommand::ToggleSelection,
         UiCommand::Close,
+        UiCommand::NextSlide,
+        UiCommand::PreviousSlide,
+        UiCommand::ExportPdf,
+        UiCommand::ExportPng,
+        UiCommand::ToggleFullscreen,
     ];
 
     pub fn label_ru(self) -> &'static str {

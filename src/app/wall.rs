@@ -482,7 +482,7 @@ fn problems_scene(ui: &mut egui::Ui, data: &WallData) {
                 ui.add(egui::Label::new(RichText::new(&p.title).size(ROW).color(TEXT)).truncate());
                 let growth = p
                     .growth
-                    .map(|g| format!(", за неделю {:+.0} %", g * 100.0))
+                    .map(|g| format!(", за неделю {:+.0} %", g * 100.0).replace('-', "−"))
                     .unwrap_or_default();
                 ui.label(
                     RichText::new(format!(
@@ -510,9 +510,9 @@ fn problems_scene(ui: &mut egui::Ui, data: &WallData) {
                 );
                 ui.label(
                     RichText::new(format!(
-                        "{} обращений, в {:.1} раза выше обычного",
+                        "{} обращений, в {} раза выше обычного",
                         group_digits(s.count),
-                        s.ratio
+                        crate::briefing::decimal(s.ratio)
                     ))
                     .size(SMALL)
                     .color(WARN),
@@ -674,9 +674,9 @@ pub(super) fn alarm_texts(
         } => (
             format!("Всплеск: {topic}"),
             format!(
-                "{municipality}: {} обращений, в {:.1} раза выше обычного",
+                "{municipality}: {} обращений, в {} раза выше обычного",
                 group_digits(*count),
-                ratio
+                crate::briefing::decimal(*ratio)
             ),
             format!(
                 "Окно всплеска с {}; на стене с {}",
