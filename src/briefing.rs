@@ -107,7 +107,14 @@ pub fn summary(report: &Report) -> Vec<Compared> {
                             format!("{sign}{} п.п.", decimal(delta * 100.0))
                         }
                         _ if b.abs() < 1e-9 => String::new(),
-                        _ => format!("{:+.0} %", delta / b * 100.0),
+                        _ => {
+                            let percent = (delta / b * 100.0).round();
+                            if percent == 0.0 {
+                                "0 %".to_string()
+                            } else {
+                                format!("{percent:+.0} %")
+                            }
+                        }
                     };
                     let better = (delta.abs() > 1e-9).then_some((delta > 0.0) == higher_is_better);
                     (change.replace('-', "−"), better)

@@ -102,3 +102,152 @@ fn review_screen() {
     settle(&mut h, TsurApp::has_review);
     h.snapshot("review");
 }
+
+/// The wall and the briefing at full HD, synced from the real embedded demo server with a wall
+/// token (so the data is fresh, not marked stale).
+fn wall_app(
+    dir: &Path,
+    mode: Mode,
+    clock: Arc<tsur_core::clock::ManualClock>,
+    wall: tsur::wall::WallConfig,
+) -> Harness<'static, TsurApp> {
+    let options = AppOptions {
+        source: Source {
+            replica: Replica::DemoWall(dir.join("data")),
+            pack_dir: RegionPack::bundled_dir(),
+            demo_appeals: 3_000,
+        },
+        clock,
+        settings: Some(SettingsStore::new(dir.join("cfg"))),
+        mode,
+        wall,
+    };
+    Harness::builder()
+        .with_size(egui::vec2(1920.0, 1080.0))
+        .allow_missing_glyphs()
+        .wgpu()
+        .build_eframe(move |cc| TsurApp::new(&cc.egui_ctx, options))
+}
+
+fn settle_wall(h: &mut Harness<'_, TsurApp>, also: impl Fn(&TsurApp) -> bool) {
+    let started = Instant::now();
+    loop {
+        h.step();
+        // "данные на" shows the minute of the clock (the sync long-polls every two seconds).
+        let now = tsur_core::clock::Clock::now_utc(&*h.state().clock()).timestamp();
+        let current = h.state().data_as_of().is_some_and(|t| t / 60 == now / 60);
+        if h.state().is_wall_settled() && current && also(h.state()) {
+            break;
+        }
+        assert!(h.state().failure().is_none(), "{:?}", h.state().failure());
+        assert!(started.elapsed() < Duration::from_secs(180), "not settled");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.run_steps(10);
+}
+
+fn wall_start() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 7, 0, 0).unwrap()
+}
+
+#[test]
+fn wall_scenes_and_the_alarm() {
+    use tsur::wall::{AlarmRules, SceneKind, WallConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(tsur_core::clock::ManualClock::new(wall_start()));
+    let quiet = WallConfig {
+        alarm: AlarmRules {
+            overdue_open: None,
+            surge_ratio: None,
+            surge_min_count: 0,
+        },
+        ..WallConfig::default()
+    };
+    let mut h = wall_app(dir.path(), Mode::Wall, clock.clone(), quiet);
+    settle_wall(&mut h, |_| true);
+    for (n, kind) in SceneKind::ALL.iter().enumerate() {
+        if n > 0 {
+            clock.advance(chrono::Duration::seconds(30));
+            settle_wall(&mut h, |_| true);
+        }
+        let now = tsur_core::clock::Clock::now_utc(&*clock).timestamp();
+        assert_eq!(
+            h.state().wall_shown(0, now),
+            Some(tsur::app::wall::WallShown::Scene(*kind))
+        );
+        h.snapshot(&format!("wall_{}", kind.code()));
+    }
+    // Two harnesses in one test: their snapshot results are reported together.
+    let mut results = h.take_snapshot_results();
+    drop(h);
+
+    // The same data over a threshold of one overdue appeal: the alarm scene.
+    clock.set(wall_start());
+    let alarmed = WallConfig {
+        alarm: AlarmRules {
+            overdue_open: Some(1),
+            surge_ratio: None,
+            surge_min_count: 0,
+        },
+        ..WallConfig::default()
+    };
+    let mut h = wall_app(dir.path(), Mode::Wall, clock, alarmed);
+    settle_wall(&mut h, |_| true);
+    assert_eq!(
+        h.state().wall_shown(0, wall_start().timestamp()),
+        Some(tsur::app::wall::WallShown::Alarm)
+    );
+    h.snapshot("wall_alarm");
+    results.extend(h.take_snapshot_results());
+}
+
+#[test]
+fn briefing_slides_and_a_png_of_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let exports = dir.path().join("exports");
+    // SAFETY: the only test in this binary that reads or sets the variable.
+    unsafe { std::env::set_var(tsur::paths::EXPORT_DIR_ENV, &exports) };
+    let clock = Arc::new(tsur_core::clock::ManualClock::new(wall_start()));
+    let mut h = wall_app(dir.path(), Mode::Briefing, clock, Default::default());
+    settle_wall(&mut h, |app| {
+        app.wall_data().is_some_and(|d| !d.blocks.is_empty())
+    });
+    for slide in 0..tsur::app::briefing_slides() {
+        if slide > 0 {
+            h.state_mut().run(UiCommand::NextSlide);
+            h.run_steps(4);
+        }
+        assert_eq!(h.state().slide(), slide);
+        h.snapshot(&format!("briefing_{}", slide + 1));
+    }
+
+    // Any screen to PNG: the picture of what is shown, at the window's size.
+    h.state_mut().run(UiCommand::ExportPng);
+    let started = Instant::now();
+    let png = loop {
+        h.step();
+        let found = std::fs::read_dir(&exports)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "png"));
+        if let Some(path) = found {
+            break path;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no PNG written"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let image = image::open(&png).unwrap();
+    assert_eq!((image.width(), image.height()), (1920, 1080));
+    assert!(
+        png.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("брифинг-"),
+        "{png:?}"
+    );
+}

@@ -169,7 +169,7 @@ fn bullet_list(ui: &mut egui::Ui, lines: &[String], colour: Color32) {
     egui::ScrollArea::vertical().show(ui, |ui| {
         for line in lines {
             ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new("●").size(20.0).color(colour));
+                ui.label(RichText::new("•").size(20.0).color(colour));
                 ui.label(RichText::new(line).size(26.0).color(INK));
             });
             ui.add_space(10.0);

@@ -374,6 +374,11 @@ impl TsurApp {
         self.is_ready() && self.wall.is_some() && !self.wall_pending && self.commands.is_empty()
     }
 
+    /// The app's clock (for tests).
+    pub fn clock(&self) -> SharedClock {
+        self.clock.clone()
+    }
+
     /// The mode shown (for tests).
     pub fn mode(&self) -> Mode {
         self.mode
@@ -394,7 +399,7 @@ impl TsurApp {
     }
 
     /// When the replica last caught up with the server (unix seconds).
-    fn data_as_of(&self) -> Option<i64> {
+    pub fn data_as_of(&self) -> Option<i64> {
         self.sync
             .as_ref()
             .and_then(|s| s.data_as_of)
@@ -677,7 +682,7 @@ impl TsurApp {
         }
     }
 
-    /// The briefing's slide shown (for tests).
+    /// The briefing's slide shown (for tests; see [`briefing_slides`]).
     pub fn slide(&self) -> usize {
         self.slide
     }
@@ -1282,7 +1287,11 @@ impl TsurApp {
                         .on_hover_text(s.db_path.display().to_string());
                 }
             }
-            if self.computing {
+            let busy = match self.mode {
+                Mode::Wall | Mode::Briefing => self.wall_pending,
+                Mode::Operator | Mode::Review => self.computing,
+            };
+            if busy {
                 ui.spinner().on_hover_text("Пересчёт показателей");
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -1521,6 +1530,11 @@ fn wall_viewport(
             None => viewport,
         },
     }
+}
+
+/// How many slides the briefing has.
+pub fn briefing_slides() -> usize {
+    briefing::SLIDES.len()
 }
 
 /// An image of the screen as PNG bytes.

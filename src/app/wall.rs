@@ -279,28 +279,39 @@ pub(super) fn data_map_ui(
     });
 }
 
-/// A panel of the wall's scenes.
+/// The inner margin of a card.
+const CARD_MARGIN: f32 = 12.0;
+
+/// A panel of the wall's scenes, `width` wide inside, its contents one under another.
 fn card(ui: &mut egui::Ui, width: f32, add: impl FnOnce(&mut egui::Ui)) {
     egui::Frame::new()
         .fill(PANEL)
         .corner_radius(6.0)
-        .inner_margin(12.0)
+        .inner_margin(CARD_MARGIN)
         .show(ui, |ui| {
             ui.set_width(width);
-            add(ui);
+            ui.vertical(add);
         });
+}
+
+/// The inner width of each of `n` cards side by side in the space left.
+fn card_width(ui: &egui::Ui, n: usize) -> f32 {
+    let n = n.max(1) as f32;
+    let gap = ui.spacing().item_spacing.x;
+    ((ui.available_width() - gap * (n - 1.0)) / n - 2.0 * CARD_MARGIN).max(80.0)
 }
 
 fn kpi_scene(ui: &mut egui::Ui, data: &WallData) {
     let t = &data.totals;
     ui.horizontal(|ui| {
+        let width = card_width(ui, 4);
         for (name, value, colour) in [
             ("Поступило за период", t.total, TEXT),
             ("Открыто сейчас", t.open, TEXT),
-            ("Просрочено", t.overdue, BAD),
+            ("Просрочено сейчас", t.overdue, BAD),
             ("Под угрозой (24 ч)", t.at_risk, WARN),
         ] {
-            card(ui, 260.0, |ui| {
+            card(ui, width, |ui| {
                 ui.label(RichText::new(name).size(ROW).color(MUTED));
                 ui.label(
                     RichText::new(group_digits(value))
@@ -312,11 +323,10 @@ fn kpi_scene(ui: &mut egui::Ui, data: &WallData) {
         }
     });
     ui.add_space(12.0);
-    let width = ui.available_width();
-    let per_row = ((width / 340.0).floor() as usize).max(1);
-    let tile_width = width / per_row as f32 - 28.0;
+    let per_row = ((ui.available_width() / 420.0).floor() as usize).max(1);
     for chunk in data.tiles.chunks(per_row) {
         ui.horizontal(|ui| {
+            let tile_width = card_width(ui, per_row);
             for tile in chunk {
                 let f = &tile.figure;
                 let colour = match f.on_target {
@@ -462,8 +472,7 @@ fn blocks_scene(ui: &mut egui::Ui, data: &WallData) {
 }
 
 fn problems_scene(ui: &mut egui::Ui, data: &WallData) {
-    let width = ui.available_width();
-    let half = (width / 2.0 - 30.0).max(200.0);
+    let half = card_width(ui, 2);
     ui.horizontal_top(|ui| {
         card(ui, half, |ui| {
             ui.label(RichText::new("Главные проблемы").size(ROW).color(MUTED));
@@ -529,8 +538,7 @@ fn ranking_scene(ui: &mut egui::Ui, data: &WallData) {
         .iter()
         .filter(|r| r.rank.is_some())
         .collect();
-    let width = ui.available_width();
-    let half = (width / 2.0 - 30.0).max(200.0);
+    let half = card_width(ui, 2);
     let list = |ui: &mut egui::Ui,
                 heading: &str,
                 rows: &[&tsur_core::analytics::ranking::Ranked]| {
@@ -559,6 +567,25 @@ fn ranking_scene(ui: &mut egui::Ui, data: &WallData) {
             }
         });
     };
+    if ranked.is_empty() {
+        // Too few appeals in the period for a score: the busiest organisations instead.
+        let mut busiest: Vec<_> = data.report.ranking.iter().collect();
+        busiest.sort_by(|a, b| b.appeals.cmp(&a.appeals).then_with(|| a.name.cmp(&b.name)));
+        ui.label(
+            RichText::new("За период мало обращений для баллов; больше всего обращений у:")
+                .size(ROW)
+                .color(MUTED),
+        );
+        ui.add_space(8.0);
+        for r in busiest.into_iter().take(10) {
+            ui.label(
+                RichText::new(crate::briefing::ranked_line(r))
+                    .size(ROW)
+                    .color(TEXT),
+            );
+        }
+        return;
+    }
     ui.horizontal_top(|ui| {
         let best: Vec<_> = ranked.iter().take(8).copied().collect();
         let worst: Vec<_> = ranked.iter().rev().take(8).copied().collect();
