@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Opens the real tsur window under Xvfb on a demo replica and saves a screenshot of each mode:
-# operator.png (map, queues, KPI panel), case.png (a case opened from the queue) and review.png.
+# operator.png (map, queues, KPI panel), case.png (a case opened from the queue), review.png,
+# briefing.png (the briefing's first slide), then starts `tsur --wall` on a 3840×2160 screen and
+# saves wall.png.
 #
 #   scripts/screenshot.sh [OUT_DIR]        (default: target/screenshots)
 #
@@ -99,3 +101,41 @@ keys Escape ctrl+2
 sleep 3
 # Text and charts: fewer colours than the map.
 shot review 60
+keys ctrl+4
+sleep 3
+shot briefing 30
+
+# The video wall: its own process on a 4K screen, one borderless window over all of it, synced
+# from the same embedded server with a wall token (the demo region is seeded already).
+kill "$app_pid" && wait "$app_pid" 2>/dev/null || true
+app_pid=""
+kill "$xvfb_pid" && wait "$xvfb_pid" 2>/dev/null || true
+display=":$((90 + RANDOM % 100))"
+Xvfb "$display" -screen 0 3840x2160x24 -nolisten tcp &
+xvfb_pid=$!
+for _ in $(seq 50); do
+  xdpyinfo -display "$display" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+cat >"$data_dir/wall.toml" <<'TOML'
+[window]
+mode = "canvas"
+position = [0, 0]
+size = [3840, 2160]
+# The map scene rather than an alarm (the demo's planted surges set one off; tests cover it).
+[alarm]
+surge_ratio = 1000.0
+TOML
+wall_log=$data_dir/wall.log
+DISPLAY=$display TSUR_DATA_DIR=$data_dir TSUR_DEMO_APPEALS=$appeals LIBGL_ALWAYS_SOFTWARE=1 \
+  "$bin" --wall --wall-config "$data_dir/wall.toml" 2>"$wall_log" &
+app_pid=$!
+for _ in $(seq $((wait_secs * 5))); do
+  grep -q "открыта реплика" "$wall_log" && break
+  kill -0 "$app_pid" 2>/dev/null || { echo "tsur --wall exited while loading:" >&2; cat "$wall_log" >&2; exit 1; }
+  sleep 0.2
+done
+grep -q "открыта реплика" "$wall_log" || { echo "tsur --wall did not load in ${wait_secs} s:" >&2; cat "$wall_log" >&2; exit 1; }
+sleep 4
+shot wall 60
+identify -format "wall.png: %wx%h\n" "$out_dir/wall.png"

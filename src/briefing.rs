@@ -93,30 +93,37 @@ fn format(kind: Kind, v: Option<f64>) -> String {
 
 /// The period against the one before, figure by figure.
 pub fn summary(report: &Report) -> Vec<Compared> {
+    compare(&report.headline, report.previous_period.as_ref())
+}
+
+fn compare(headline: &Headline, previous: Option<&Headline>) -> Vec<Compared> {
     HEADLINE
         .iter()
         .map(|&(name, kind, higher_is_better, pick)| {
-            let now = pick(&report.headline);
-            let before = report.previous_period.as_ref().and_then(pick);
+            let now = pick(headline);
+            let before = previous.and_then(pick);
             let (change, better) = match (now, before) {
                 (Some(n), Some(b)) => {
                     let delta = n - b;
-                    let change = match kind {
+                    // The change as shown, and whether it shows as no change at all.
+                    let (change, unchanged) = match kind {
                         Kind::Share => {
-                            let sign = if delta > 0.0 { "+" } else { "" };
-                            format!("{sign}{} п.п.", decimal(delta * 100.0))
+                            // `+ 0.0` turns a negative zero into zero ("0,0", not "−0,0").
+                            let points = (delta * 1_000.0).round() / 10.0 + 0.0;
+                            let sign = if points > 0.0 { "+" } else { "" };
+                            (format!("{sign}{} п.п.", decimal(points)), points == 0.0)
                         }
-                        _ if b.abs() < 1e-9 => String::new(),
+                        _ if b.abs() < 1e-9 => (String::new(), delta.abs() < 1e-9),
                         _ => {
                             let percent = (delta / b * 100.0).round();
                             if percent == 0.0 {
-                                "0 %".to_string()
+                                ("0 %".to_string(), true)
                             } else {
-                                format!("{percent:+.0} %")
+                                (format!("{percent:+.0} %"), false)
                             }
                         }
                     };
-                    let better = (delta.abs() > 1e-9).then_some((delta > 0.0) == higher_is_better);
+                    let better = (!unchanged).then_some((delta > 0.0) == higher_is_better);
                     (change.replace('-', "−"), better)
                 }
                 _ => (String::new(), None),
@@ -622,4 +629,61 @@ fn blend(a: Rgb, b: Rgb, t: f32) -> Rgb {
         a.1 + (b.1 - a.1) * t,
         a.2 + (b.2 - a.2) * t,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headline(total: u64, on_time: f64, hours: f64) -> Headline {
+        Headline {
+            total,
+            open: 0,
+            overdue: 0,
+            at_risk_24h: 0,
+            on_time_share: Some(on_time),
+            avg_answer_hours: Some(hours),
+            median_answer_hours: None,
+            p90_answer_hours: None,
+            satisfaction_share: None,
+            repeat_share: None,
+            merits_share: None,
+            social_first_reaction_hours: None,
+            accelerated_share: None,
+        }
+    }
+
+    #[test]
+    fn changes_read_as_people_say_them_and_no_change_is_neither_good_nor_bad() {
+        let now = headline(110, 0.9012, 40.0);
+        let before = headline(100, 0.8801, 40.1);
+        let rows = compare(&now, Some(&before));
+        let row = |name: &str| rows.iter().find(|c| c.name == name).unwrap().clone();
+        let received = row("Поступило обращений");
+        assert_eq!(
+            (received.now.as_str(), received.change.as_str()),
+            ("110", "+10 %")
+        );
+        assert_eq!(received.better, Some(false));
+        let on_time = row("Ответы в срок");
+        assert_eq!(on_time.now, "90,1 %");
+        assert_eq!(on_time.change, "+2,1 п.п.");
+        assert_eq!(on_time.better, Some(true));
+        // 40.0 against 40.1 hours rounds to no change: shown as such, in neither colour.
+        let hours = row("Среднее время ответа");
+        assert_eq!(hours.change, "0 %");
+        assert_eq!(hours.better, None);
+        // Nothing to compare with: no change shown.
+        let alone = compare(&now, None);
+        assert!(
+            alone
+                .iter()
+                .all(|c| c.change.is_empty() && c.better.is_none())
+        );
+        assert_eq!(alone[0].before, "—");
+        // A share falling: a minus sign, not a hyphen.
+        let worse = compare(&before, Some(&now));
+        let on_time = worse.iter().find(|c| c.name == "Ответы в срок").unwrap();
+        assert_eq!(on_time.change, "−2,1 п.п.");
+    }
 }
