@@ -457,3 +457,118 @@ fn no_scene_shows_personal_data_even_from_a_replica_that_holds_it() {
         );
     }
 }
+
+impl Server {
+    /// Ingests these appeals of another demo replica (as a connector would), under their own
+    /// source so their external ids are new; long-polling clients are woken.
+    fn ingest(&self, from: &Store, ids: std::ops::Range<i64>) {
+        let pack = &self.state.pack;
+        let engine = pack.deadline_engine();
+        let items = ids
+            .map(|id| {
+                let mut item = tsur_server::ingest::IngestAppeal::from_appeal(
+                    from.load_appeal(id).unwrap().unwrap(),
+                );
+                item.source = "day".into();
+                tsur_server::ingest::prepare(pack, &engine, item)
+            })
+            .collect();
+        self.state.storage.ingest(items).unwrap();
+        let latest = self.state.storage.latest_seq().unwrap();
+        self.state.latest_seq.send_replace(latest);
+    }
+}
+
+/// What could grow on a wall left running: textures, egui's widget memory, the app's own lists.
+#[derive(Debug, PartialEq)]
+struct Footprint {
+    textures: usize,
+    widget_memory: usize,
+    feed: usize,
+}
+
+fn footprint(h: &Harness<'_, TsurApp>) -> Footprint {
+    let data = h.state().wall_data().unwrap();
+    Footprint {
+        textures: h.ctx.tex_manager().read().allocated().count(),
+        widget_memory: h.ctx.data(|d| d.len()),
+
+        feed: data.feed.len(),
+    }
+}
+
+#[test]
+fn a_simulated_day_of_rotation_and_syncs_leaves_nothing_growing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::seeded(dir.path(), 1_500);
+    let token = server
+        .state
+        .storage
+        .create_token("стена", Role::Wall, &[], &[])
+        .unwrap()
+        .1;
+    // The day's new appeals: 48 batches of 10, one every half hour.
+    let extra_path = dir.path().join("day.sqlite");
+    let extra_params = DemoParams {
+        appeals: 480,
+        seed: 99,
+        ..demo_params(480)
+    };
+    write_demo_replica(&pack(), &extra_params, &extra_path, false, &mut |_, _| true).unwrap();
+    let extra = Store::open_existing(&extra_path).unwrap();
+
+    let clock = Arc::new(ManualClock::new(start()));
+    let replica = Replica::Remote {
+        server: server.url(),
+        token,
+        db: dir.path().join("wall.sqlite"),
+        ca_cert: None,
+    };
+    // Every scene, and a grid of them, so that every scene's widgets are made and dropped.
+    let config = WallConfig {
+        window: WindowSpec {
+            columns: 2,
+            rows: 1,
+            ..WindowSpec::default()
+        },
+        ..WallConfig::default()
+    };
+    let mut h = harness(
+        wall_options(replica, clock.clone(), config),
+        egui::vec2(1920.0, 1080.0),
+    );
+    settle(&mut h);
+    let step = Span::minutes(2);
+    let mut first_hour = None;
+    let mut batches = 0;
+    for n in 1..=(24 * 60 / 2) {
+        clock.advance(step);
+        if n % 15 == 0 {
+            let from = 1 + batches * 10;
+            server.ingest(&extra, from..from + 10);
+            batches += 1;
+        }
+        settle(&mut h);
+        if n == 30 {
+            first_hour = Some(footprint(&h));
+        }
+    }
+    // The syncs of the day all arrived, and the wall shows them.
+    step_until(&mut h, "the day's appeals", |app| {
+        app.wall_data()
+            .is_some_and(|d| d.totals.replica == 1_500 + 480)
+    });
+    let after_a_day = footprint(&h);
+    let first_hour = first_hour.unwrap();
+    eprintln!("first hour {first_hour:?}, after a day {after_a_day:?}");
+    assert!(first_hour.textures > 1, "the heat map's texture is there");
+    assert_eq!(
+        after_a_day.textures, first_hour.textures,
+        "{after_a_day:?} vs {first_hour:?}"
+    );
+    assert!(
+        after_a_day.widget_memory <= first_hour.widget_memory + 16,
+        "egui's memory grew: {after_a_day:?} vs {first_hour:?}"
+    );
+    assert!(after_a_day.feed <= tsur::views::WALL_FEED);
+}
