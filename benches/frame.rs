@@ -133,6 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         settings: Some(tsur::settings::SettingsStore::new(config.path())),
         mode: Mode::Operator,
         wall: Default::default(),
+        export_dir: None,
     };
     // Once without the saved read model (the replica is read row by row; closing the app saves
     // the model), then — in a fresh process, so that memory is the app's alone — with it: the

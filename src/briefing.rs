@@ -3,6 +3,7 @@
 //! appendix with a section per sector block). The app's slides and `tsur report --kind briefing`
 //! use the same words, so the paper and the screen never disagree.
 
+use crate::format::decimal;
 use crate::pdf::{A4_HEIGHT_MM, A4_WIDTH_MM, Document, Page, Rgb};
 use crate::views::WallData;
 use tsur_core::analytics::ranking::Ranked;
@@ -77,15 +78,10 @@ const HEADLINE: [(&str, Kind, bool, Pick); 8] = [
     ),
 ];
 
-/// A number with one decimal and a decimal comma, as Russian has it: "12,7".
-pub fn decimal(v: f64) -> String {
-    format!("{v:.1}").replace('.', ",")
-}
-
 fn format(kind: Kind, v: Option<f64>) -> String {
     match (kind, v) {
         (_, None) => "—".into(),
-        (Kind::Count, Some(v)) => crate::app::group_digits(v.max(0.0).round() as u64),
+        (Kind::Count, Some(v)) => crate::format::group_digits(v.max(0.0).round() as u64),
         (Kind::Share, Some(v)) => format!("{} %", decimal(v * 100.0)),
         (Kind::Hours, Some(v)) => format!("{} ч", decimal(v)),
     }
@@ -143,24 +139,18 @@ fn compare(headline: &Headline, previous: Option<&Headline>) -> Vec<Compared> {
 pub fn burning(data: &WallData) -> Vec<String> {
     let mut out = Vec::new();
     for s in data.report.surges.iter().take(4) {
-        out.push(format!(
-            "Всплеск: {} — {}: {} обращений, в {} раза выше обычного",
-            s.topic_name,
-            s.municipality_name,
-            crate::app::group_digits(s.count),
-            decimal(s.ratio)
-        ));
+        out.push(format!("Всплеск: {}", crate::format::surge_line(s)));
     }
     if data.totals.overdue > 0 {
         let places: Vec<String> = data
             .overdue_places
             .iter()
             .take(4)
-            .map(|(name, n)| format!("{name} — {}", crate::app::group_digits(*n)))
+            .map(|(name, n)| format!("{name} — {}", crate::format::group_digits(*n)))
             .collect();
         out.push(format!(
             "Просрочено сейчас: {} (больше всего: {})",
-            crate::app::group_digits(data.totals.overdue),
+            crate::format::group_digits(data.totals.overdue),
             places.join(", ")
         ));
     }
@@ -185,10 +175,10 @@ fn problem_line(p: &tsur_core::analytics::problems::ProblemRow) -> String {
         "Проблема: {} ({}) — открыто {}, просрочено {}{}",
         p.title,
         p.municipality.as_deref().unwrap_or("—"),
-        crate::app::group_digits(p.open),
-        crate::app::group_digits(p.overdue),
+        crate::format::group_digits(p.open),
+        crate::format::group_digits(p.overdue),
         p.growth
-            .map(|g| format!(", за неделю {:+.0} %", g * 100.0).replace('-', "−"))
+            .map(|g| format!(", за неделю {}", crate::format::signed_percent(g)))
             .unwrap_or_default()
     )
 }
@@ -196,9 +186,16 @@ fn problem_line(p: &tsur_core::analytics::problems::ProblemRow) -> String {
 /// The organisations that are late: the lowest scores of the ranking, worst first.
 pub fn late(report: &Report) -> Vec<&Ranked> {
     let mut ranked: Vec<&Ranked> = report.ranking.iter().filter(|r| r.rank.is_some()).collect();
-    ranked.sort_by(|a, b| b.rank.cmp(&a.rank));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.rank));
     ranked.truncate(8);
     ranked
+}
+
+/// Every organisation of the ranking, most appeals first (when too few have a score).
+pub fn busiest(report: &Report) -> Vec<&Ranked> {
+    let mut busiest: Vec<&Ranked> = report.ranking.iter().collect();
+    busiest.sort_by(|a, b| b.appeals.cmp(&a.appeals).then_with(|| a.name.cmp(&b.name)));
+    busiest
 }
 
 /// A ranked organisation in one line: score, on-time share, appeals.
@@ -211,10 +208,10 @@ pub fn ranked_line(r: &Ranked) -> String {
         .map(|v| format!(", в срок {:.0} %", v * 100.0))
         .unwrap_or_default();
     format!(
-        "{} — балл {}{on_time}, обращений {}",
+        "{} — балл {}{on_time}, {}",
         r.name,
         r.score.map_or("—".into(), |s| format!("{s:.0}")),
-        crate::app::group_digits(r.appeals)
+        crate::format::appeals(r.appeals)
     )
 }
 
@@ -271,9 +268,8 @@ const LIGHT: Rgb = Rgb(0.93, 0.94, 0.96);
 
 /// The briefing as a PDF: a one-page summary with the map, then a section per block.
 pub fn pdf(data: &WallData, pack: &RegionPack) -> anyhow::Result<Vec<u8>> {
-    let offset = chrono::FixedOffset::east_opt(pack.region.utc_offset_hours * 3_600)
-        .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
-    let title = heading(&pack.region.name, data, offset);
+    let title = heading(&pack.region.name, data, pack.offset());
+
     let mut doc = Document::new(&format!("Брифинг: {title}"))?;
     summary_page(doc.page(), data, pack, &title);
     for block in &data.blocks {
@@ -295,18 +291,32 @@ pub fn pdf(data: &WallData, pack: &RegionPack) -> anyhow::Result<Vec<u8>> {
     Ok(doc.finish())
 }
 
+/// Where text stops on a page (the footer is below).
+const PAGE_END: f32 = A4_HEIGHT_MM - 16.0;
+
+/// A section heading, unless the page is too full for it and a line under it (then the lines
+/// under it do not fit either).
 fn section(page: &mut Page, y: &mut f32, text: &str) {
+    let height = 3.0 + Page::line_height(12.0) + 0.5;
+    if *y + height + Page::line_height(9.0) > PAGE_END {
+        *y = PAGE_END;
+        return;
+    }
     *y += 3.0;
     page.text(MARGIN, *y, 12.0, BLUE, text);
     *y += Page::line_height(12.0) + 0.5;
 }
 
+/// Bullet lines, as many as fit above `limit` (and the page's end), each wrapped to `width`.
 fn lines(page: &mut Page, y: &mut f32, lines: &[String], limit: f32, width: f32) {
+    let limit = limit.min(PAGE_END);
     for line in lines {
-        if *y > limit {
+        let text = format!("• {line}");
+        let height = page.wrap(&text, width, 9.0).len() as f32 * Page::line_height(9.0);
+        if *y + height > limit {
             break;
         }
-        *y += page.paragraph(MARGIN + 2.0, *y, width, 9.0, DARK, &format!("• {line}"));
+        *y += page.paragraph(MARGIN + 2.0, *y, width, 9.0, DARK, &text);
     }
 }
 
@@ -356,13 +366,17 @@ fn summary_page(page: &mut Page, data: &WallData, pack: &RegionPack, title: &str
 
     section(page, &mut y, "Цели");
     for target in data.report.targets.values() {
+        if y + Page::line_height(8.0) > 200.0 {
+            break;
+        }
+
         let (mark, colour) = match target.on_target {
             Some(true) => ("в цели", Rgb::GREEN),
             Some(false) => ("вне цели", Rgb::RED),
             None => ("нет данных", Rgb::GREY),
         };
-        let value = crate::app::wall::format_value(target.value, &target.unit);
-        let goal = crate::app::wall::format_value(Some(target.target), &target.unit);
+        let value = crate::format::figure(target.value, &target.unit);
+        let goal = crate::format::value_in_unit(target.target, &target.unit);
         page.text_fitted(
             MARGIN,
             y,
@@ -439,15 +453,7 @@ fn block_page(page: &mut Page, block: &crate::views::BlockReport, title: &str) {
         .surges
         .iter()
         .take(5)
-        .map(|s| {
-            format!(
-                "{} — {}: {} обращений, в {} раза выше обычного",
-                s.topic_name,
-                s.municipality_name,
-                crate::app::group_digits(s.count),
-                decimal(s.ratio)
-            )
-        })
+        .map(crate::format::surge_line)
         .collect();
     if surges.is_empty() {
         lines(page, &mut y, &["Всплесков нет".to_string()], 270.0, width);
@@ -462,8 +468,7 @@ fn block_page(page: &mut Page, block: &crate::views::BlockReport, title: &str) {
         .collect();
     if late.is_empty() {
         // Too few appeals for a score: the busiest organisations, with what they did on time.
-        let mut busiest: Vec<&Ranked> = block.report.ranking.iter().collect();
-        busiest.sort_by(|a, b| b.appeals.cmp(&a.appeals).then_with(|| a.name.cmp(&b.name)));
+        let busiest = busiest(&block.report);
         let mut text = vec!["Для рейтинга мало обращений; больше всего обращений у:".to_string()];
         text.extend(busiest.into_iter().take(5).map(ranked_line));
         lines(page, &mut y, &text, 230.0, width - 2.0);
@@ -484,9 +489,9 @@ fn block_page(page: &mut Page, block: &crate::views::BlockReport, title: &str) {
         .map(|(name, s)| {
             format!(
                 "{name}: поступило {}, открыто {}, просрочено {}",
-                crate::app::group_digits(s.total),
-                crate::app::group_digits(s.open),
-                crate::app::group_digits(s.overdue)
+                crate::format::group_digits(s.total),
+                crate::format::group_digits(s.open),
+                crate::format::group_digits(s.overdue)
             )
         })
         .collect();
@@ -533,14 +538,15 @@ fn draw_map(page: &mut Page, data: &WallData, pack: &RegionPack, frame: (f32, f3
     let grid = &data.heat;
     if grid.max > 0.0 && grid.rows > 0 && grid.cols > 0 {
         let cell_mm = 1.0;
-        let pool_r = ((cell_mm as f64 / scale / grid.spec.cell_deg).ceil() as usize).max(1);
-        let pool_c = ((cell_mm as f64 / scale / (grid.cell_lon_deg * k)).ceil() as usize).max(1);
+        let pool_r = ((cell_mm / scale / grid.spec.cell_deg).ceil() as usize).max(1);
+        let pool_c = ((cell_mm / scale / (grid.cell_lon_deg * k)).ceil() as usize).max(1);
         for r in (0..grid.rows).step_by(pool_r) {
             for c in (0..grid.cols).step_by(pool_c) {
                 let mut peak = 0.0f32;
                 for rr in r..(r + pool_r).min(grid.rows) {
                     for cc in c..(c + pool_c).min(grid.cols) {
-                        peak = peak.max(grid.values[rr * grid.cols + cc]);
+                        peak =
+                            peak.max(grid.values.get(rr * grid.cols + cc).copied().unwrap_or(0.0));
                     }
                 }
                 let t = (peak / grid.max).sqrt();
@@ -564,7 +570,7 @@ fn draw_map(page: &mut Page, data: &WallData, pack: &RegionPack, frame: (f32, f3
     }
 
     let mut places: Vec<_> = pack.municipalities.iter().collect();
-    places.sort_by(|a, b| b.population.cmp(&a.population));
+    places.sort_by_key(|m| std::cmp::Reverse(m.population));
     for m in &places {
         let (cx, cy) = project(m.point.lat, m.point.lon);
         let radius = ((m.population as f32).sqrt() * 0.004).clamp(0.6, 3.2);

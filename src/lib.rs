@@ -8,6 +8,7 @@
 pub mod app;
 pub mod briefing;
 pub mod cli;
+pub mod format;
 pub mod loader;
 pub mod map;
 pub mod paths;

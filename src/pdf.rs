@@ -95,6 +95,12 @@ impl Font {
                 };
                 Some(match self.face.glyph_index(c) {
                     Some(g) if g.0 != 0 => (g, c),
+                    // Thin and no-break spaces (digit groups are separated by U+202F) the font
+                    // lacks: a plain space, never a '?' inside a number.
+                    _ if c.is_whitespace() => match self.face.glyph_index(' ') {
+                        Some(g) => (g, ' '),
+                        None => (self.replacement, REPLACEMENT),
+                    },
                     _ => (self.replacement, REPLACEMENT),
                 })
             })
@@ -713,6 +719,25 @@ mod tests {
         let path = write_pdf(&dir, "emoji.pdf", &bytes);
         let text = pdftotext(&path);
         assert!(text.contains("Рост ? обращений"), "извлечено: {text:?}");
+    }
+
+    #[test]
+    fn thin_spaces_in_numbers_are_spaces_not_question_marks() {
+        let mut doc = Document::new("t").expect("документ");
+        doc.page().text(
+            20.0,
+            20.0,
+            12.0,
+            Rgb::BLACK,
+            "Всего 1\u{202F}234\u{202F}567 и 8\u{a0}%",
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write_pdf(&dir, "thin.pdf", &doc.finish());
+        let text = pdftotext(&path);
+        assert!(
+            text.contains("Всего 1 234 567 и 8 %"),
+            "извлечено: {text:?}"
+        );
     }
 
     #[test]

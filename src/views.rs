@@ -241,7 +241,11 @@ pub enum ViewRequest {
     Wall {
         period: Period,
         with_blocks: bool,
+        /// Echoed in [`WallData::seq`].
+        seq: u64,
     },
+    /// The wall and the briefing are no longer shown: their figures are not kept up to date.
+    StopWall,
     /// An action on appeals, each with the version the operator saw.
     Act {
         appeals: Vec<(AppealId, i64)>,
@@ -408,6 +412,8 @@ pub struct FeedItem {
 /// number or an e-mail address ([`crate::wall::scrub`]): the wall never receives personal data.
 #[derive(Debug, Clone)]
 pub struct WallData {
+    /// The number of the request it answers.
+    pub seq: u64,
     pub period: Period,
     /// The clock when it was computed.
     pub computed_utc: i64,
@@ -532,7 +538,9 @@ pub fn spawn(
                         ViewRequest::Wall {
                             period,
                             with_blocks,
-                        } => wanted.wall = Some(((period, with_blocks), true)),
+                            seq,
+                        } => wanted.wall = Some(((period, with_blocks, seq), true)),
+                        ViewRequest::StopWall => wanted.wall = None,
                         ViewRequest::Act {
                             appeals,
                             kind,
@@ -586,8 +594,10 @@ pub fn spawn(
                 if let Some((period, true)) = wanted.review {
                     send(ViewEvent::Review(Box::new(w.review(period))));
                 }
-                if let Some(((period, with_blocks), true)) = wanted.wall {
-                    send(ViewEvent::Wall(Box::new(w.wall(period, with_blocks))));
+                if let Some(((period, with_blocks, seq), true)) = wanted.wall {
+                    let mut data = w.wall(period, with_blocks);
+                    data.seq = seq;
+                    send(ViewEvent::Wall(Box::new(data)));
                 }
                 wanted.answered();
             }
@@ -608,7 +618,7 @@ struct Wanted {
     operator: Option<(OperatorQuery, bool)>,
     case: Option<(AppealId, bool)>,
     review: Option<(Period, bool)>,
-    wall: Option<((Period, bool), bool)>,
+    wall: Option<((Period, bool, u64), bool)>,
 }
 
 impl Wanted {
@@ -622,7 +632,9 @@ impl Wanted {
         if let Some((_, due)) = self.review.as_mut() {
             *due = true;
         }
-        if let Some((_, due)) = self.wall.as_mut() {
+        // The wall follows every change; the briefing (with the blocks' reports) is a snapshot
+        // that holds still while it is presented, made again only when asked.
+        if let Some(((_, false, _), due)) = self.wall.as_mut() {
             *due = true;
         }
     }
@@ -1693,8 +1705,10 @@ impl Worker {
             })
             .collect();
         WallData {
+            seq: 0,
             period,
             computed_utc: now,
+
             totals: panel.totals,
             tiles: panel.tiles,
             heat: panel.heat,

@@ -121,16 +121,29 @@ impl Default for WindowSpec {
     }
 }
 
-/// When the wall drops the playlist for the alarm scene.
+/// When the wall drops the playlist for the alarm scene. In the file, 0 turns a threshold off
+/// (TOML has no "none").
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlarmRules {
     /// Open overdue appeals in the region at which the alarm goes off (none: never).
+    #[serde(deserialize_with = "zero_is_none")]
     pub overdue_open: Option<u64>,
     /// A surge (municipality × topic) at least this many times its baseline…
+    #[serde(deserialize_with = "zero_is_none")]
     pub surge_ratio: Option<f64>,
     /// …with at least this many appeals in its window.
     pub surge_min_count: u64,
+}
+
+/// Reads a threshold where 0 means "no threshold".
+fn zero_is_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default + PartialEq,
+{
+    let value = T::deserialize(d)?;
+    Ok((value != T::default()).then_some(value))
 }
 
 impl Default for AlarmRules {
@@ -384,15 +397,38 @@ pub fn is_stale(
     match data_as_of_utc {
         _ if offline => true,
         None => true,
-        Some(at) => now_utc.saturating_sub(at) > stale_after_secs as i64,
+        Some(at) => {
+            now_utc.saturating_sub(at) > i64::try_from(stale_after_secs).unwrap_or(i64::MAX)
+        }
     }
 }
 
-/// A text with anything that looks like a name with a patronymic, a phone number or an e-mail
-/// address blanked out (the server's own redaction rules). Every text the wall receives passes
-/// through it, whatever token the replica was synced with.
+/// What the wall blanks out besides the server's rules: a surname with initials ("Иванов И.И.",
+/// "И. И. Иванов") and a flat ("кв. 12", "квартира 12"), which point at one household.
+fn wall_patterns() -> &'static [regex::Regex] {
+    static COMPILED: std::sync::OnceLock<Vec<regex::Regex>> = std::sync::OnceLock::new();
+    COMPILED.get_or_init(|| {
+        [
+            r"\p{Lu}\p{Ll}+\s+\p{Lu}\.\s?(\p{Lu}\.)?",
+            r"\p{Lu}\.\s?(\p{Lu}\.\s?)?\p{Lu}\p{Ll}+",
+            r"(?i)\b(кв\.?|квартира)\s*№?\s*\d+\w*",
+        ]
+        .iter()
+        .filter_map(|p| regex::Regex::new(p).ok())
+        .collect()
+    })
+}
+
+/// A text with anything that looks like a name, a phone number, an e-mail address or a flat
+/// blanked out (the server's redaction rules and the wall's own). Every text the wall receives
+/// passes through it, whatever token the replica was synced with.
 pub fn scrub(text: &str) -> Cow<'_, str> {
-    let cleaned = tsur_server::auth::redact(text, &tsur_core::domain::Author::default());
+    let mut cleaned = tsur_server::auth::redact(text, &tsur_core::domain::Author::default());
+    for pattern in wall_patterns() {
+        if pattern.is_match(&cleaned) {
+            cleaned = pattern.replace_all(&cleaned, "[скрыто]").into_owned();
+        }
+    }
     if cleaned == text {
         Cow::Borrowed(text)
     } else {
@@ -471,6 +507,13 @@ surge_min_count = 10
         assert_eq!(config.cells(), 3);
         assert_eq!(config.scenes.len(), 2);
         assert_eq!(config.alarm.overdue_open, Some(300));
+        // 0 turns a threshold off.
+        std::fs::write(&path, "[alarm]\noverdue_open = 0\nsurge_ratio = 0\n").unwrap();
+        let off = WallConfig::load(&path).unwrap();
+        assert_eq!(
+            (off.alarm.overdue_open, off.alarm.surge_ratio),
+            (None, None)
+        );
 
         for (bad, says) in [
             ("[[scene]]\nkind = \"map\"\nseconds = 1\n", "seconds = 1"),
@@ -480,6 +523,7 @@ surge_min_count = 10
             ("[window]\ncolumns = 9\n", "columns"),
             ("stale_after_secs = 5\n", "stale_after_secs"),
             ("[alarm]\nsurge_ratio = 0.5\n", "surge_ratio"),
+            ("[alarm]\noverdue_open = -3\n", "overdue_open"),
             ("colour = \"red\"\n", "colour"),
         ] {
             std::fs::write(&path, bad).unwrap();
@@ -491,6 +535,15 @@ surge_min_count = 10
         let err = format!("{:#}", WallConfig::load(&path).unwrap_err());
         assert!(err.contains("UTF-8"), "{err}");
         assert!(WallConfig::default().check().is_ok());
+    }
+
+    #[test]
+    fn the_shipped_example_configuration_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/wall.example.toml");
+        let config = WallConfig::load(&path).unwrap();
+        assert_eq!(config.window.mode, WindowMode::Canvas);
+        assert_eq!(config.cells(), 3);
+        assert_eq!(config.scenes.len(), SceneKind::ALL.len());
     }
 
     #[test]
@@ -517,12 +570,26 @@ surge_min_count = 10
     }
 
     #[test]
-    fn scrub_blanks_phones_and_emails_and_keeps_addresses() {
-        let text = "ул. Ленина, 5: звонить +7 912 345-67-89, ivanov@mail.ru";
+    fn scrub_blanks_people_phones_emails_and_flats_and_keeps_addresses() {
+        let text = "ул. Ленина, д. 5, кв. 12: звонить +7 912 345-67-89, ivanov@mail.ru, \
+                    Петров Пётр Петрович, Сидорова А.В., И. И. Козлов, квартира 7б";
         let clean = scrub(text);
-        assert!(!clean.contains("345-67-89"), "{clean}");
-        assert!(!clean.contains("ivanov@mail.ru"), "{clean}");
-        assert!(clean.contains("ул. Ленина, 5"), "{clean}");
-        assert!(matches!(scrub("ул. Ленина, 5"), Cow::Borrowed(_)));
+        for gone in [
+            "345-67-89",
+            "ivanov@mail.ru",
+            "Петров",
+            "Петрович",
+            "Сидорова",
+            "Козлов",
+            "кв. 12",
+            "квартира 7б",
+        ] {
+            assert!(!clean.contains(gone), "{gone} in {clean}");
+        }
+        assert!(clean.contains("ул. Ленина, д. 5"), "{clean}");
+        assert!(matches!(
+            scrub("Уборка снега: Миасс, ул. Лихачёва, д. 100 (75742000)"),
+            Cow::Borrowed(_)
+        ));
     }
 }

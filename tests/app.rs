@@ -25,6 +25,7 @@ fn options(replica: Replica, demo_appeals: u64) -> AppOptions {
         settings: None,
         mode: tsur::app::command::Mode::Operator,
         wall: Default::default(),
+        export_dir: None,
     }
 }
 

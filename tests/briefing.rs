@@ -216,8 +216,6 @@ fn slides_follow_the_arrows_and_a_clicker_and_ctrl_p_writes_the_pdf() {
         .set_sync_value("cursor", "1")
         .unwrap();
     let exports = dir.path().join("exports");
-    // SAFETY: the only test in this binary that reads or sets the variable.
-    unsafe { std::env::set_var(tsur::paths::EXPORT_DIR_ENV, &exports) };
     let options = AppOptions {
         source: Source {
             replica: Replica::Remote {
@@ -235,6 +233,7 @@ fn slides_follow_the_arrows_and_a_clicker_and_ctrl_p_writes_the_pdf() {
         settings: None,
         mode: Mode::Briefing,
         wall: Default::default(),
+        export_dir: Some(exports.clone()),
     };
     let mut h = Harness::builder()
         .with_size(egui::vec2(1600.0, 900.0))

@@ -52,6 +52,7 @@ fn app(dir: &Path, mode: Mode) -> Harness<'static, TsurApp> {
         settings: Some(SettingsStore::new(dir.join("cfg"))),
         mode,
         wall: Default::default(),
+        export_dir: None,
     };
     Harness::builder()
         .with_size(egui::vec2(1600.0, 1000.0))
@@ -121,6 +122,7 @@ fn wall_app(
         settings: Some(SettingsStore::new(dir.join("cfg"))),
         mode,
         wall,
+        export_dir: None,
     };
     Harness::builder()
         .with_size(egui::vec2(1920.0, 1080.0))
@@ -175,7 +177,7 @@ fn wall_scenes_and_the_alarm() {
             h.state().wall_shown(0, now),
             Some(tsur::app::wall::WallShown::Scene(*kind))
         );
-        h.snapshot(&format!("wall_{}", kind.code()));
+        h.snapshot(format!("wall_{}", kind.code()));
     }
     // Two harnesses in one test: their snapshot results are reported together.
     let mut results = h.take_snapshot_results();
@@ -205,10 +207,10 @@ fn wall_scenes_and_the_alarm() {
 fn briefing_slides_and_a_png_of_the_screen() {
     let dir = tempfile::tempdir().unwrap();
     let exports = dir.path().join("exports");
-    // SAFETY: the only test in this binary that reads or sets the variable.
-    unsafe { std::env::set_var(tsur::paths::EXPORT_DIR_ENV, &exports) };
     let clock = Arc::new(tsur_core::clock::ManualClock::new(wall_start()));
     let mut h = wall_app(dir.path(), Mode::Briefing, clock, Default::default());
+    h.state_mut().set_export_dir(exports.clone());
+
     settle_wall(&mut h, |app| {
         app.wall_data().is_some_and(|d| !d.blocks.is_empty())
     });
@@ -218,7 +220,7 @@ fn briefing_slides_and_a_png_of_the_screen() {
             h.run_steps(4);
         }
         assert_eq!(h.state().slide(), slide);
-        h.snapshot(&format!("briefing_{}", slide + 1));
+        h.snapshot(format!("briefing_{}", slide + 1));
     }
 
     // Any screen to PNG: the picture of what is shown, at the window's size.

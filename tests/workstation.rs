@@ -67,6 +67,7 @@ fn offline_options(db: &Path, config: &Path) -> AppOptions {
         settings: Some(SettingsStore::new(config)),
         mode: Mode::Operator,
         wall: Default::default(),
+        export_dir: None,
     }
 }
 
@@ -475,6 +476,7 @@ fn an_action_reaches_the_real_server_and_comes_back_applied() {
         settings: None,
         mode: Mode::Operator,
         wall: Default::default(),
+        export_dir: None,
     };
     let mut h = harness(options);
     settle(&mut h);

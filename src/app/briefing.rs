@@ -75,6 +75,13 @@ pub(super) fn briefing_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
                 }
                 ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                     if ui
+                        .button("Пересчитать")
+                        .on_hover_text("F5: показатели на сейчас (слайды не меняются сами)")
+                        .clicked()
+                    {
+                        app.commands.push(super::UiCommand::Refresh);
+                    }
+                    if ui
                         .button("Снимок PNG")
                         .on_hover_text("Ctrl+S: экран как есть, в файл PNG")
                         .clicked()
@@ -118,7 +125,16 @@ pub(super) fn briefing_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
                     .map(briefing::ranked_line)
                     .collect();
                 if lines.is_empty() {
-                    bullet_list(ui, &["Недостаточно обращений для рейтинга".into()], INK);
+                    // As in the PDF: too few appeals for scores, so the busiest organisations.
+                    let mut busiest =
+                        vec!["Для рейтинга мало обращений; больше всего обращений у:".to_string()];
+                    busiest.extend(
+                        briefing::busiest(&data.report)
+                            .into_iter()
+                            .take(8)
+                            .map(briefing::ranked_line),
+                    );
+                    bullet_list(ui, &busiest, INK);
                 } else {
                     bullet_list(ui, &lines, BAD);
                 }
@@ -178,5 +194,5 @@ fn bullet_list(ui: &mut egui::Ui, lines: &[String], colour: Color32) {
 }
 
 fn map_slide(app: &mut TsurApp, ui: &mut egui::Ui, data: &WallData) {
-    super::wall::data_map_ui(app, ui, data, "briefing_map");
+    super::wall::data_map_ui(app, ui, data, 0);
 }

@@ -24,11 +24,6 @@ impl Mode {
             Mode::Briefing => "Брифинг",
         }
     }
-
-    /// Whether this build has the mode.
-    pub fn is_available(self) -> bool {
-        true
-    }
 }
 
 /// Everything a person can ask the app to do from a menu, a key or the palette.
@@ -72,6 +67,8 @@ pub enum UiCommand {
     /// The screen as it is now, as a PNG file.
     ExportPng,
     ToggleFullscreen,
+    /// The briefing's figures computed again (it holds still otherwise).
+    Refresh,
 }
 
 impl UiCommand {
@@ -114,6 +111,7 @@ impl UiCommand {
         UiCommand::ExportPdf,
         UiCommand::ExportPng,
         UiCommand::ToggleFullscreen,
+        UiCommand::Refresh,
     ];
 
     pub fn label_ru(self) -> &'static str {
@@ -156,6 +154,7 @@ impl UiCommand {
             UiCommand::ExportPdf => "Брифинг в PDF…",
             UiCommand::ExportPng => "Снимок экрана в PNG",
             UiCommand::ToggleFullscreen => "Во весь экран",
+            UiCommand::Refresh => "Брифинг: пересчитать",
         }
     }
 
@@ -173,6 +172,8 @@ impl UiCommand {
             UiCommand::ExportPdf => ctrl(Key::P),
             UiCommand::ExportPng => ctrl(Key::S),
             UiCommand::ToggleFullscreen => plain(Key::F11),
+            UiCommand::Refresh => plain(Key::F5),
+
             UiCommand::OpenPalette => ctrl(Key::K),
             UiCommand::OpenSettings => ctrl(Key::Comma),
             UiCommand::FocusSearch => ctrl(Key::F),

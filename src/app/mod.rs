@@ -61,17 +61,25 @@ pub struct AppOptions {
     pub mode: Mode,
     /// The video wall's configuration (`--wall-config`, else the defaults).
     pub wall: crate::wall::WallConfig,
+    /// Where PDFs and PNGs go; `None`: [`crate::paths::export_dir`].
+    pub export_dir: Option<PathBuf>,
 }
 
 impl AppOptions {
     /// The defaults of `cargo run`: the demo replica in the data directory and the bundled pack,
     /// or the server saved in the settings. `server` is the URL and token of a server given on
     /// the command line; `ca_cert` a PEM file of extra certificates to trust for `https://`.
+    ///
+    /// For the video wall (`wall`), the server saved in the settings is not used (its token is
+    /// an operator's: the wall's must come with `--server` and `--token`, a token of the wall
+    /// role), the demo syncs a replica of its own with a wall token, and a server's replica is a
+    /// file of its own too.
     pub fn new(
         db: Option<PathBuf>,
         server: Option<(String, String)>,
         ca_cert: Option<PathBuf>,
         pack: Option<PathBuf>,
+        wall: bool,
     ) -> Result<Self> {
         let data_dir = || {
             crate::paths::data_dir().ok_or_else(|| {
@@ -85,7 +93,7 @@ impl AppOptions {
         // A server saved in the settings, unless the command line names one or a file.
         let server = match (server, &settings, &db) {
             (Some(s), _, _) => Some(s),
-            (None, Some(store), None) => {
+            (None, Some(store), None) if !wall => {
                 let saved = store.load().unwrap_or_default();
                 match (saved.server_url.trim(), store.token().ok().flatten()) {
                     ("", _) | (_, None) => None,
@@ -99,12 +107,15 @@ impl AppOptions {
             (db, Some((server, token))) => Replica::Remote {
                 db: match db {
                     Some(db) => db,
+                    None if wall => data_dir()?
+                        .join(format!("wall-{}", crate::paths::replica_file_for(&server))),
                     None => data_dir()?.join(crate::paths::replica_file_for(&server)),
                 },
                 server,
                 token,
                 ca_cert,
             },
+            (None, None) if wall => Replica::DemoWall(data_dir()?),
             (None, None) => Replica::Demo(data_dir()?),
         };
         Ok(AppOptions {
@@ -117,6 +128,7 @@ impl AppOptions {
             settings,
             mode: Mode::Operator,
             wall: crate::wall::WallConfig::default(),
+            export_dir: None,
         })
     }
 }
@@ -224,16 +236,25 @@ pub struct TsurApp {
     wall: Option<Box<views::WallData>>,
     /// The wall's request: its period and the minute it was asked in (asked again each minute,
     /// as deadlines pass).
-    wall_asked: Option<(Period, i64)>,
+    /// What the wall's (or the briefing's) newest request asked: the period, whether with the
+    /// blocks' reports, and the minute (the wall asks again each minute, as deadlines pass; the
+    /// briefing does not, so its figures hold still while it is presented).
+    wall_asked: Option<(Period, bool, Option<i64>)>,
+    /// The number of that request; figures answering an older one are shown but not current.
+    wall_seq: u64,
     wall_pending: bool,
     alarm_log: crate::wall::AlarmLog,
     /// The alarms on now, each with when the wall first saw it.
     alarms: Vec<(crate::wall::Alarm, i64)>,
-    wall_map: MapMemory,
+    /// The map of each wall cell (and of the briefing), fitted to its size.
+    wall_maps: Vec<MapMemory>,
     wall_heat: crate::map::HeatTexture,
     wall_generation: u64,
     /// The wall set the zoom (set back when leaving the wall).
     wall_zoom_applied: bool,
+    /// Started as the wall: it stays the wall.
+    wall_locked: bool,
+    export_dir: Option<PathBuf>,
     /// The briefing's slide shown (an index into [`briefing::SLIDES`]).
     slide: usize,
     /// A PNG of the screen was asked for (taken at the end of the frame).
@@ -345,13 +366,17 @@ impl TsurApp {
             wall_config: options.wall,
             wall: None,
             wall_asked: None,
+            wall_seq: 0,
             wall_pending: false,
             alarm_log: crate::wall::AlarmLog::default(),
             alarms: Vec::new(),
-            wall_map: MapMemory::default(),
+            wall_maps: Vec::new(),
             wall_heat: crate::map::HeatTexture::default(),
             wall_generation: 0,
             wall_zoom_applied: false,
+            wall_locked: options.mode == Mode::Wall,
+            export_dir: options.export_dir,
+
             slide: 0,
             export_png: false,
             screenshot: None,
@@ -374,6 +399,17 @@ impl TsurApp {
         self.is_ready() && self.wall.is_some() && !self.wall_pending && self.commands.is_empty()
     }
 
+    /// Applies changed appeals to the figures, as the loader does after each sync (benchmarks
+    /// drive a day of syncs with it without a server). The loader sends only what it has written
+    /// to the replica; changes sent here that are not in the replica end up in the read model
+    /// saved at exit, which then no longer matches the replica (the benchmark removes it).
+    pub fn apply_sync(&self, appeals: Vec<tsur_core::analytics::AppealFacts>) {
+        let _ = self.views.send(ViewRequest::Synced {
+            appeals,
+            problems: Vec::new(),
+        });
+    }
+
     /// The app's clock (for tests).
     pub fn clock(&self) -> SharedClock {
         self.clock.clone()
@@ -384,11 +420,12 @@ impl TsurApp {
         self.mode
     }
 
-    /// What the wall's cell shows now (for tests).
+    /// What the wall's cell shows now (for tests): the alarm takes every cell.
     pub fn wall_shown(&self, cell: usize, now: i64) -> Option<wall::WallShown> {
-        if cell == 0 && !self.alarms.is_empty() {
+        if !self.alarms.is_empty() {
             return Some(wall::WallShown::Alarm);
         }
+
         crate::wall::scene_at(&self.wall_config.scenes, cell, now)
             .map(|(kind, _)| wall::WallShown::Scene(kind))
     }
@@ -419,8 +456,9 @@ impl TsurApp {
 
     /// Why the data is stale, in words.
     fn stale_text(&self, offset: chrono::FixedOffset) -> String {
-        let time =
-            |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&offset).format("%H:%M").to_string();
+        let now = self.clock.now_utc().timestamp();
+        let time = |t: chrono::DateTime<chrono::Utc>| moment(t.timestamp(), now, offset);
+
         match &self.sync {
             None => "реплика открыта без сервера".into(),
             Some(s) => match (s.offline_since, s.data_as_of) {
@@ -682,6 +720,11 @@ impl TsurApp {
         }
     }
 
+    /// Where exported files go from now on (tests).
+    pub fn set_export_dir(&mut self, dir: PathBuf) {
+        self.export_dir = Some(dir);
+    }
+
     /// The briefing's slide shown (for tests; see [`briefing_slides`]).
     pub fn slide(&self) -> usize {
         self.slide
@@ -706,7 +749,10 @@ impl TsurApp {
     /// Writes an exported file into the export directory; says where, or what went wrong.
     fn write_export(&mut self, what: &str, ext: &str, bytes: &[u8]) {
         let now = self.clock.now_utc().with_timezone(&self.utc_offset());
-        let result = crate::paths::export_dir()
+        let result = self
+            .export_dir
+            .clone()
+            .or_else(crate::paths::export_dir)
             .ok_or_else(|| {
                 anyhow::anyhow!(
                     "не удалось определить каталог для файлов; задайте переменную {}",
@@ -761,7 +807,8 @@ impl TsurApp {
 
     /// Asks for a screenshot when one was wanted, and saves the one that arrived.
     fn take_screenshot(&mut self, ctx: &egui::Context) {
-        if std::mem::take(&mut self.export_png) {
+        // A second Ctrl+S while a picture is on its way is the same request.
+        if std::mem::take(&mut self.export_png) && self.screenshot.is_none() {
             let (tx, rx) = channel();
             let repaint = ctx.clone();
             ctx.request_screenshot(move |image| {
@@ -808,10 +855,7 @@ impl TsurApp {
         let now = self.clock.now_utc().timestamp();
         let on = crate::wall::alarms(&self.wall_config.alarm, &data);
         self.alarms = self.alarm_log.update(&on, now);
-        let current = self
-            .wall_asked
-            .is_some_and(|(period, _)| period == data.period);
-        self.wall_pending = !current;
+        self.wall_pending = data.seq != self.wall_seq;
         self.wall = Some(data);
         self.wall_generation += 1;
     }
@@ -827,20 +871,31 @@ impl TsurApp {
             } else {
                 self.review_period
             };
-            let minute = self.clock.now_utc().timestamp().div_euclid(60);
-            if self.wall_asked != Some((period, minute)) {
+            let briefing = self.mode == Mode::Briefing;
+            let minute = (!briefing).then(|| self.clock.now_utc().timestamp().div_euclid(60));
+            let wanted = (period, briefing, minute);
+            if self.wall_asked != Some(wanted) {
+                self.wall_seq += 1;
                 let _ = self.views.send(ViewRequest::Wall {
                     period,
-                    with_blocks: self.mode == Mode::Briefing,
+                    with_blocks: briefing,
+                    seq: self.wall_seq,
                 });
-                self.wall_asked = Some((period, minute));
+                self.wall_asked = Some(wanted);
                 self.wall_pending = true;
             }
             // The wall never asks for queues: nothing on it names a person.
             return;
         }
+        if self.wall_asked.take().is_some() {
+            // Left the wall or the briefing: the worker stops recomputing their figures.
+            let _ = self.views.send(ViewRequest::StopWall);
+            self.wall = None;
+            self.wall_pending = false;
+        }
         if self.asked.as_ref() != Some(&self.query) {
             self.request_seq += 1;
+
             let _ = self.views.send(ViewRequest::Operator {
                 query: self.query.clone(),
                 seq: self.request_seq,
@@ -1010,17 +1065,12 @@ impl TsurApp {
     fn run_one(&mut self, command: UiCommand) {
         let layers = &mut self.settings.layers;
         match command {
-            UiCommand::SwitchMode(mode) => {
-                if mode.is_available() {
-                    self.mode = mode;
-                } else {
-                    self.notice = Some(Notice {
-                        text: format!("режим «{}» появится в следующей версии", mode.label_ru()),
-                        is_error: false,
-                    });
-                }
-            }
+            // A wall started as one stays one: no key puts queues or cases on it.
+            UiCommand::SwitchMode(_) if self.wall_locked => {}
+            UiCommand::SwitchMode(mode) => self.mode = mode,
+            UiCommand::OpenPalette | UiCommand::OpenSettings if self.mode == Mode::Wall => {}
             UiCommand::OpenPalette => self.palette = Some(Palette::default()),
+            UiCommand::Refresh => self.wall_asked = None,
             UiCommand::NextSlide | UiCommand::PreviousSlide if self.mode == Mode::Briefing => {
                 let step = if command == UiCommand::NextSlide {
                     1
@@ -1206,12 +1256,10 @@ impl TsurApp {
             ui.separator();
             for mode in Mode::ALL {
                 let selected = self.mode == mode;
+                let command = UiCommand::SwitchMode(mode);
                 let response = ui
-                    .add_enabled(
-                        mode.is_available(),
-                        egui::Button::selectable(selected, mode.label_ru()),
-                    )
-                    .on_disabled_hover_text("Появится в следующей версии");
+                    .add(egui::Button::selectable(selected, mode.label_ru()))
+                    .on_hover_text(command.shortcut_text(ui.ctx()));
                 if response.clicked() {
                     self.commands.push(UiCommand::SwitchMode(mode));
                 }
@@ -1427,6 +1475,9 @@ impl eframe::App for TsurApp {
                 self.answer_in_flight = Some((id, self.request_seq));
             }
         }
+        if self.mode == Mode::Wall {
+            return;
+        }
         dialogs::dialog_ui(self, &ctx);
         dialogs::settings_ui(self, &ctx);
         if let Some(palette) = self.palette.as_mut() {
@@ -1474,7 +1525,7 @@ pub fn run_native(
     pack: Option<PathBuf>,
     wall: Option<crate::wall::WallConfig>,
 ) -> Result<()> {
-    let mut options = AppOptions::new(db, server, ca_cert, pack)?;
+    let mut options = AppOptions::new(db, server, ca_cert, pack, wall.is_some())?;
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("tsur — ситуационный центр ЦУР")
         .with_inner_size([1600.0, 900.0])
@@ -1484,11 +1535,6 @@ pub fn run_native(
                 .unwrap_or_default(),
         );
     if let Some(config) = wall {
-        // The wall's demo syncs its own replica with a wall token: personal data never reaches
-        // this machine's disk, let alone the screen.
-        if let Replica::Demo(dir) = &options.source.replica {
-            options.source.replica = Replica::DemoWall(dir.clone());
-        }
         viewport = wall_viewport(viewport, &config.window);
         options.mode = Mode::Wall;
         options.wall = config;
@@ -1548,17 +1594,17 @@ fn png_bytes(image: &egui::ColorImage) -> Result<Vec<u8>> {
     Ok(out.into_inner())
 }
 
-/// "1 234 567" with thin spaces between groups, as Russian typography has it.
-pub fn group_digits(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{202F}');
-        }
-        out.push(c);
+pub use crate::format::group_digits;
+
+/// A moment as the wall says it: "14:05" today, "25.11 14:05" on another day (a wall left for a
+/// week must not pass last Tuesday off as today).
+pub(crate) fn moment(secs: i64, now: i64, offset: chrono::FixedOffset) -> String {
+    let local = |s: i64| chrono::DateTime::from_timestamp(s, 0).map(|t| t.with_timezone(&offset));
+    match (local(secs), local(now)) {
+        (Some(t), Some(n)) if t.date_naive() == n.date_naive() => t.format("%H:%M").to_string(),
+        (Some(t), _) => t.format("%d.%m %H:%M").to_string(),
+        (None, _) => String::new(),
     }
-    out
 }
 
 /// Unix seconds as local "дд.мм.гггг чч:мм".

@@ -187,19 +187,7 @@ fn tile_ui(ui: &mut egui::Ui, tile: &Tile) -> egui::Response {
     response
 }
 
-/// A value in its unit: "87,5 %", "12,3 дн.", "42".
-pub(super) fn format_value(v: f64, unit: &str) -> String {
-    let number = if v.fract().abs() < 1e-9 && v.abs() < 1e12 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:.1}").replace('.', ",")
-    };
-    match unit {
-        "" | "шт" | "шт." => number,
-        "%" => format!("{number} %"),
-        other => format!("{number} {other}"),
-    }
-}
+pub(super) use crate::format::value_in_unit as format_value;
 
 fn block_name(app: &TsurApp, code: &str) -> String {
     match &app.phase {

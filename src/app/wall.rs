@@ -11,7 +11,7 @@ use crate::map::{MapData, MapLayers, RegionOverlay};
 use crate::views::{AreaMeasure, WallData};
 use crate::wall::{Alarm, SceneKind, scene_at};
 use egui::{Align, Color32, Layout, RichText, Stroke, vec2};
-use walkers::{Map, lat_lon};
+use walkers::{Map, MapMemory, lat_lon};
 
 /// The wall's colours: light on near-black, for contrast from across a room.
 const BACKGROUND: Color32 = Color32::from_rgb(0x0B, 0x0F, 0x14);
@@ -75,6 +75,16 @@ pub(super) fn wall_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
             (full.width() - gap * (columns - 1) as f32) / columns as f32,
             (full.height() - gap * (rows - 1) as f32) / rows as f32,
         );
+        if !alarms.is_empty() {
+            // The alarm takes the whole wall, every screen of it.
+            let mut alarm_ui_ = ui.new_child(
+                egui::UiBuilder::new()
+                    .max_rect(full)
+                    .layout(Layout::top_down(Align::Min)),
+            );
+            alarm_ui(&mut alarm_ui_, &alarms, offset);
+            return;
+        }
         for cell in 0..columns * rows {
             let (col, row) = (cell % columns, cell / columns);
             let min = full.min + vec2(col as f32, row as f32) * (cell_size + vec2(gap, gap));
@@ -86,11 +96,8 @@ pub(super) fn wall_ui(app: &mut TsurApp, ui: &mut egui::Ui) {
                     .layout(Layout::top_down(Align::Min)),
             );
             cell_ui.set_clip_rect(rect);
-            // The alarm takes the first cell (the whole wall when there is one cell).
-            match app.wall_shown(cell, now) {
-                Some(WallShown::Alarm) => alarm_ui(&mut cell_ui, &alarms, offset),
-                Some(WallShown::Scene(kind)) => scene_ui(app, &mut cell_ui, &data, kind, cell),
-                None => {}
+            if let Some(WallShown::Scene(kind)) = app.wall_shown(cell, now) {
+                scene_ui(app, &mut cell_ui, &data, kind, cell);
             }
         }
     });
@@ -131,7 +138,7 @@ fn header_ui(
             ui.add_space(24.0);
             let as_of = app.data_as_of().map_or_else(
                 || "данные: нет синхронизации".to_string(),
-                |t| format!("данные на {}", clock_text(t, offset, "%H:%M")),
+                |t| format!("данные на {}", super::moment(t, now, offset)),
             );
             ui.label(
                 RichText::new(as_of)
@@ -216,7 +223,7 @@ fn title(ui: &mut egui::Ui, text: &str) {
 fn scene_ui(app: &mut TsurApp, ui: &mut egui::Ui, data: &WallData, kind: SceneKind, cell: usize) {
     title(ui, kind.title_ru());
     match kind {
-        SceneKind::Map => data_map_ui(app, ui, data, ("wall_map", cell)),
+        SceneKind::Map => data_map_ui(app, ui, data, cell),
         SceneKind::Kpi => kpi_scene(ui, data),
         SceneKind::Blocks => blocks_scene(ui, data),
         SceneKind::Problems => problems_scene(ui, data),
@@ -226,21 +233,21 @@ fn scene_ui(app: &mut TsurApp, ui: &mut egui::Ui, data: &WallData, kind: SceneKi
 }
 
 /// The region map of the wall's figures (heat, overdue share by municipality, problems), fitted
-/// to the space it has and not moved by the pointer.
-pub(super) fn data_map_ui(
-    app: &mut TsurApp,
-    ui: &mut egui::Ui,
-    data: &WallData,
-    id_salt: impl std::hash::Hash + std::fmt::Debug,
-) {
+/// to the space it has and not moved by the pointer. `slot` is the wall's cell: two cells showing
+/// the map each keep their own view.
+pub(super) fn data_map_ui(app: &mut TsurApp, ui: &mut egui::Ui, data: &WallData, slot: usize) {
     let Some((bbox, centre, places)) = app.map_frame() else {
         return;
     };
+    if app.wall_maps.len() <= slot {
+        app.wall_maps.resize_with(slot + 1, MapMemory::default);
+    }
     let size = ui.available_size();
     let (min_lat, max_lat, min_lon, max_lon) = bbox;
     let zoom = crate::map::fit_zoom(size, min_lat, max_lat, min_lon, max_lon);
-    if (app.wall_map.zoom() - zoom).abs() > 1e-6 {
-        let _ = app.wall_map.set_zoom(zoom);
+    let memory = &mut app.wall_maps[slot];
+    if (memory.zoom() - zoom).abs() > 1e-6 {
+        let _ = memory.set_zoom(zoom);
     }
     let basemap = super::operator::ensure_basemap(app, ui.ctx());
     let (clicked, _) = std::sync::mpsc::channel();
@@ -269,9 +276,9 @@ pub(super) fn data_map_ui(
         (Some((_, tiles)), true) => Some(tiles.as_mut()),
         _ => None,
     };
-    ui.push_id(id_salt, |ui| {
+    ui.push_id(("wall_map", slot), |ui| {
         ui.add(
-            Map::new(tiles, &mut app.wall_map, lat_lon(centre.0, centre.1))
+            Map::new(tiles, &mut app.wall_maps[slot], lat_lon(centre.0, centre.1))
                 .with_plugin(overlay)
                 .zoom_gesture(false)
                 .drag_pan_buttons(egui::DragPanButtons::empty()),
@@ -338,7 +345,7 @@ fn kpi_scene(ui: &mut egui::Ui, data: &WallData) {
                     ui.label(RichText::new(&f.name).size(SMALL).color(MUTED));
                     ui.horizontal(|ui| {
                         ui.label(
-                            RichText::new(format_value(f.value, &f.unit))
+                            RichText::new(crate::format::figure(f.value, &f.unit))
                                 .size(BIG * 0.7)
                                 .color(colour)
                                 .strong(),
@@ -346,7 +353,7 @@ fn kpi_scene(ui: &mut egui::Ui, data: &WallData) {
                         ui.label(
                             RichText::new(format!(
                                 "цель {}",
-                                format_value(Some(f.target), &f.unit)
+                                crate::format::value_in_unit(f.target, &f.unit)
                             ))
                             .size(SMALL)
                             .color(MUTED),
@@ -389,25 +396,6 @@ fn sparkline(ui: &mut egui::Ui, weeks: &[Option<f64>], colour: Color32) {
         .collect();
     ui.painter()
         .add(egui::Shape::line(points, Stroke::new(3.0, colour)));
-}
-
-/// A figure in its unit: "87 %", "4,2 дн.", "12".
-pub(crate) fn format_value(value: Option<f64>, unit: &str) -> String {
-    match value {
-        None => "нет данных".into(),
-        Some(v) => {
-            let number = if v.abs() >= 100.0 || v.fract().abs() < 1e-9 {
-                format!("{v:.0}")
-            } else {
-                format!("{v:.1}").replace('.', ",")
-            };
-            if unit.is_empty() {
-                number
-            } else {
-                format!("{number} {unit}")
-            }
-        }
-    }
 }
 
 fn share(v: Option<f64>) -> String {
@@ -476,13 +464,7 @@ fn problems_scene(ui: &mut egui::Ui, data: &WallData) {
     ui.horizontal_top(|ui| {
         card(ui, half, |ui| {
             ui.label(RichText::new("Главные проблемы").size(ROW).color(MUTED));
-            let mut problems: Vec<_> = data
-                .report
-                .problems
-                .iter()
-                .filter(|p| !p.resolved)
-                .collect();
-            problems.sort_by(|a, b| b.open.cmp(&a.open).then_with(|| a.id.cmp(&b.id)));
+            let problems = crate::briefing::top_problems(&data.report);
             if problems.is_empty() {
                 ui.label(RichText::new("нет открытых проблем").size(ROW).color(TEXT));
             }
@@ -491,7 +473,7 @@ fn problems_scene(ui: &mut egui::Ui, data: &WallData) {
                 ui.add(egui::Label::new(RichText::new(&p.title).size(ROW).color(TEXT)).truncate());
                 let growth = p
                     .growth
-                    .map(|g| format!(", за неделю {:+.0} %", g * 100.0).replace('-', "−"))
+                    .map(|g| format!(", за неделю {}", crate::format::signed_percent(g)))
                     .unwrap_or_default();
                 ui.label(
                     RichText::new(format!(
@@ -519,9 +501,9 @@ fn problems_scene(ui: &mut egui::Ui, data: &WallData) {
                 );
                 ui.label(
                     RichText::new(format!(
-                        "{} обращений, в {} раза выше обычного",
-                        group_digits(s.count),
-                        crate::briefing::decimal(s.ratio)
+                        "{}, в {} раза выше обычного",
+                        crate::format::appeals(s.count),
+                        crate::format::decimal(s.ratio)
                     ))
                     .size(SMALL)
                     .color(WARN),
@@ -569,15 +551,13 @@ fn ranking_scene(ui: &mut egui::Ui, data: &WallData) {
     };
     if ranked.is_empty() {
         // Too few appeals in the period for a score: the busiest organisations instead.
-        let mut busiest: Vec<_> = data.report.ranking.iter().collect();
-        busiest.sort_by(|a, b| b.appeals.cmp(&a.appeals).then_with(|| a.name.cmp(&b.name)));
         ui.label(
             RichText::new("За период мало обращений для баллов; больше всего обращений у:")
                 .size(ROW)
                 .color(MUTED),
         );
         ui.add_space(8.0);
-        for r in busiest.into_iter().take(10) {
+        for r in crate::briefing::busiest(&data.report).into_iter().take(10) {
             ui.label(
                 RichText::new(crate::briefing::ranked_line(r))
                     .size(ROW)
@@ -587,8 +567,10 @@ fn ranking_scene(ui: &mut egui::Ui, data: &WallData) {
         return;
     }
     ui.horizontal_top(|ui| {
-        let best: Vec<_> = ranked.iter().take(8).copied().collect();
-        let worst: Vec<_> = ranked.iter().rev().take(8).copied().collect();
+        // The better half on the left, the rest on the right, worst first: nobody in both.
+        let split = ranked.len().div_ceil(2).min(8);
+        let best: Vec<_> = ranked[..split].to_vec();
+        let worst: Vec<_> = ranked[split..].iter().rev().take(8).copied().collect();
         list(ui, "Лучшие (балл из 100)", &best);
         list(ui, "Отстающие", &worst);
     });
@@ -668,8 +650,8 @@ pub(super) fn alarm_texts(
             oldest_due_utc,
         } => (
             format!(
-                "Просрочено {} обращений (порог {})",
-                group_digits(*count),
+                "Просрочено: {} (порог {})",
+                crate::format::appeals(*count),
                 group_digits(*threshold)
             ),
             if places.is_empty() {
@@ -701,9 +683,9 @@ pub(super) fn alarm_texts(
         } => (
             format!("Всплеск: {topic}"),
             format!(
-                "{municipality}: {} обращений, в {} раза выше обычного",
-                group_digits(*count),
-                crate::briefing::decimal(*ratio)
+                "{municipality}: {}, в {} раза выше обычного",
+                crate::format::appeals(*count),
+                crate::format::decimal(*ratio)
             ),
             format!(
                 "Окно всплеска с {}; на стене с {}",
