@@ -45,3 +45,6 @@ python3 scripts/compare_analytics.py "target/bench-data/demo-$appeals.sqlite"
 
 echo "== operator workstation ($appeals appeals: cold start, memory, frame time)"
 cargo bench --quiet --bench frame -- "$appeals"
+
+echo "== video wall ($appeals appeals: each scene at 4K, memory over a simulated day)"
+cargo bench --quiet --bench wall -- "$appeals"

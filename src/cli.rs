@@ -209,10 +209,22 @@ pub struct StatsArgs {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => {
-            let wall = match (cli.wall, &cli.wall_config) {
+            // `--wall`, or a machine set up as a wall in the settings.
+            let saved = crate::settings::SettingsStore::default_location()
+                .and_then(|store| store.load().ok())
+                .filter(|s| s.start_as_wall);
+            let saved_config = saved
+                .as_ref()
+                .map(|s| s.wall_config.trim())
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from);
+            let wall = match (
+                cli.wall || saved.is_some(),
+                cli.wall_config.or(saved_config),
+            ) {
                 (false, _) => None,
                 (true, None) => Some(crate::wall::WallConfig::default()),
-                (true, Some(path)) => Some(crate::wall::WallConfig::load(path)?),
+                (true, Some(path)) => Some(crate::wall::WallConfig::load(&path)?),
             };
             crate::app::run_native(
                 cli.db,

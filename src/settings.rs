@@ -89,6 +89,11 @@ pub struct Settings {
     pub period: Period,
     pub layers: Layers,
     pub area_measure: AreaMeasure,
+    /// This machine is a video wall: the app starts as the wall (and the token above is the
+    /// wall's).
+    pub start_as_wall: bool,
+    /// The wall's configuration file; empty: the defaults.
+    pub wall_config: String,
 }
 
 impl Default for Settings {
@@ -103,6 +108,8 @@ impl Default for Settings {
             period: Period::Month,
             layers: Layers::default(),
             area_measure: AreaMeasure::PerCapita,
+            start_as_wall: false,
+            wall_config: String::new(),
         }
     }
 }
@@ -228,10 +235,28 @@ impl Drop for SettingsWriter {
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: a crash or a
+/// full disk leaves the old file or the new one, never half of one, and no temporary file.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8], owner_only: bool) -> anyhow::Result<()> {
+    // A hidden name of its own, so that no file of the user's is written over.
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".tsur-tmp");
+    let tmp = path.with_file_name(name);
+    let written = write_then_rename(&tmp, path, bytes, owner_only);
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn write_then_rename(
+    tmp: &Path,
+    path: &Path,
+    bytes: &[u8],
+    owner_only: bool,
+) -> anyhow::Result<()> {
     use std::io::Write as _;
-    let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -242,12 +267,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8], owner_only: bool) -> a
     #[cfg(not(unix))]
     let _ = owner_only;
     let mut file = options
-        .open(&tmp)
+        .open(tmp)
         .with_context(|| format!("не удалось записать {}", tmp.display()))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
-    std::fs::rename(&tmp, path)
+    std::fs::rename(tmp, path)
         .with_context(|| format!("не удалось сохранить {}", path.display()))?;
     Ok(())
 }

@@ -261,8 +261,25 @@ pub(super) fn settings_ui(app: &mut TsurApp, ctx: &egui::Context) {
             ui.label("Язык");
             ui.label("Русский");
             ui.end_row();
+            ui.label("Видеостена");
+            ui.vertical(|ui| {
+                ui.checkbox(
+                    &mut draft.settings.start_as_wall,
+                    "Этот компьютер — видеостена: запускаться в режиме стены",
+                )
+                .on_hover_text(
+                    "Без элементов управления и персональных данных; токен выше должен быть \
+                     токеном роли «стена»",
+                );
+                ui.add(
+                    egui::TextEdit::singleline(&mut draft.settings.wall_config)
+                        .hint_text("файл настроек стены (wall.toml); пусто — все сцены")
+                        .desired_width(360.0),
+                );
+            });
+            ui.end_row();
         });
-        ui.weak("Сервер и токен применяются при следующем запуске.");
+        ui.weak("Сервер, токен и режим стены применяются при следующем запуске.");
         ui.horizontal(|ui| {
             if ui.button("Сохранить").clicked() {
                 save = true;

@@ -70,10 +70,10 @@ impl AppOptions {
     /// or the server saved in the settings. `server` is the URL and token of a server given on
     /// the command line; `ca_cert` a PEM file of extra certificates to trust for `https://`.
     ///
-    /// For the video wall (`wall`), the server saved in the settings is not used (its token is
-    /// an operator's: the wall's must come with `--server` and `--token`, a token of the wall
-    /// role), the demo syncs a replica of its own with a wall token, and a server's replica is a
-    /// file of its own too.
+    /// For the video wall (`wall`), the server saved in the settings is used only when the
+    /// settings say this machine is a wall (otherwise its token is an operator's: the wall's
+    /// comes with `--server` and `--token`, a token of the wall role); the demo syncs a replica
+    /// of its own with a wall token, and a server's replica is a file of its own too.
     pub fn new(
         db: Option<PathBuf>,
         server: Option<(String, String)>,
@@ -93,10 +93,12 @@ impl AppOptions {
         // A server saved in the settings, unless the command line names one or a file.
         let server = match (server, &settings, &db) {
             (Some(s), _, _) => Some(s),
-            (None, Some(store), None) if !wall => {
+            (None, Some(store), None) => {
                 let saved = store.load().unwrap_or_default();
                 match (saved.server_url.trim(), store.token().ok().flatten()) {
                     ("", _) | (_, None) => None,
+                    // On a workstation the saved token is an operator's, never the wall's.
+                    _ if wall && !saved.start_as_wall => None,
                     (url, Some(token)) => Some((url.to_string(), token)),
                 }
             }
