@@ -347,8 +347,9 @@ fn sync(args: &SyncArgs) -> Result<()> {
     }
 }
 
-/// Writes `tsur report`'s PDF; returns its pages. Reads the replica only (no window, no GPU: the
-/// map is drawn from the data).
+/// Writes `tsur report`'s PDF; returns its pages. Needs no window and no GPU: the map is drawn
+/// from the data. Like the app, it gives a replica without one its id (once, in `sync_state`)
+/// and keeps its read model beside it (`.model`) for a fast next start; no appeal is changed.
 pub fn report(pack: &PackArg, args: &ReportArgs) -> Result<usize> {
     let pack = pack.load()?;
     let now = parse_now(&pack, args.now.as_deref())?;

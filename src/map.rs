@@ -137,7 +137,6 @@ fn heat_image(grid: &DensityGrid) -> Option<egui::ColorImage> {
     Some(egui::ColorImage::new([grid.cols, grid.rows], pixels))
 }
 
-/// Draws the background and the layers.
 /// What the region overlay draws: the operator screen's layers, or the video wall's.
 #[derive(Clone, Copy)]
 pub struct MapData<'a> {
@@ -160,6 +159,7 @@ impl<'a> MapData<'a> {
     }
 }
 
+/// Draws the background and the layers over the map (a walkers plugin).
 pub struct RegionOverlay<'a> {
     /// Whether a basemap is drawn under the layers (else a plain background).
     pub basemap: bool,

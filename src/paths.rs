@@ -52,7 +52,7 @@ pub fn export_dir() -> Option<PathBuf> {
         .or_else(|| data_dir().map(|d| d.join("exports")))
 }
 
-/// A file name for an export made at `at`: `брифинг-2026-11-27-1405.pdf`.
+/// A file name for an export made at `at`: `брифинг-2026-11-27-140512.pdf`.
 pub fn export_file_name(
     what: &str,
     at: chrono::DateTime<chrono::FixedOffset>,

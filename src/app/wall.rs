@@ -179,12 +179,12 @@ fn footer_ui(app: &TsurApp, ui: &mut egui::Ui, now: i64, alarm: bool) {
         }
         for spec in scenes {
             let on = current.is_some_and(|(kind, _)| kind == spec.kind);
-            ui.label(
-                RichText::new(spec.kind.short_ru())
-                    .size(SMALL)
-                    .color(if on { TEXT } else { MUTED })
-                    .underline_if(on),
-            );
+            let name = RichText::new(spec.kind.short_ru()).size(SMALL);
+            ui.label(if on {
+                name.color(TEXT).underline()
+            } else {
+                name.color(MUTED)
+            });
             ui.add_space(16.0);
         }
         if let Some((_, left)) = current {
@@ -197,16 +197,6 @@ fn footer_ui(app: &TsurApp, ui: &mut egui::Ui, now: i64, alarm: bool) {
             });
         }
     });
-}
-
-trait UnderlineIf {
-    fn underline_if(self, on: bool) -> Self;
-}
-
-impl UnderlineIf for RichText {
-    fn underline_if(self, on: bool) -> Self {
-        if on { self.underline() } else { self }
-    }
 }
 
 fn clock_text(secs: i64, offset: chrono::FixedOffset, format: &str) -> String {
