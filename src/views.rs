@@ -1604,6 +1604,18 @@ impl Worker {
         }
     }
 
+    /// A report as the wall and the briefing show it: problem titles scrubbed of anything
+    /// personal, and places by name rather than by code.
+    fn for_the_wall(&self, report: &mut Report) {
+        for problem in &mut report.problems {
+            problem.title = crate::wall::scrub(&problem.title).into_owned();
+            problem.municipality = problem
+                .municipality
+                .take()
+                .map(|c| self.municipality_name(c));
+        }
+    }
+
     /// The video wall's figures: the region as a whole for `period`, and what is overdue now.
     fn wall(&self, period: Period, with_blocks: bool) -> WallData {
         let now = self.now();
@@ -1615,9 +1627,7 @@ impl Worker {
         let filter = self.filter(&q);
         let panel = self.panel(&q, &filter, Err(()), now);
         let mut report = Report::build(&self.model, &filter, now, &self.pack);
-        for problem in &mut report.problems {
-            problem.title = crate::wall::scrub(&problem.title).into_owned();
-        }
+        self.for_the_wall(&mut report);
         let m = &self.model;
         let mut overdue = vec![0u64; m.municipalities.len()];
         let mut since: Option<i64> = None;
@@ -1683,9 +1693,7 @@ impl Worker {
                         ..filter.clone()
                     };
                     let mut report = Report::build(&self.model, &f, now, &self.pack);
-                    for problem in &mut report.problems {
-                        problem.title = crate::wall::scrub(&problem.title).into_owned();
-                    }
+                    self.for_the_wall(&mut report);
                     BlockReport {
                         code: b.code.to_string(),
                         name: b.name.clone(),
