@@ -157,11 +157,15 @@ impl Drop for Loader {
 /// Starts the worker. `repaint` is called after every event so the UI wakes up.
 /// Once the replica is ready it is opened in the view worker (`views`), and every sync's changes
 /// are passed on to it.
+/// Starts the loader. `wall_only`: the replica is the video wall's, synced only with a token of
+/// the wall role (the server sends it no personal data); another token is refused before any
+/// page is fetched.
 pub fn spawn(
     source: Source,
     clock: SharedClock,
     views: Sender<ViewRequest>,
     repaint: impl Fn() + Send + 'static,
+    wall_only: bool,
 ) -> Loader {
     let (tx, rx) = channel();
     let cancel = Arc::new(AtomicBool::new(false));
@@ -174,7 +178,7 @@ pub fn spawn(
                 let _ = tx.send(event);
                 repaint();
             };
-            if let Err(e) = run(&source, &clock, &stop, &send, &views) {
+            if let Err(e) = run(&source, &clock, &stop, &send, &views, wall_only) {
                 send(LoadEvent::Failed(format!("{e:#}")));
             }
         });
@@ -201,6 +205,7 @@ fn run(
     stop: &AtomicBool,
     send: &dyn Fn(LoadEvent),
     views: &Sender<ViewRequest>,
+    wall_only: bool,
 ) -> anyhow::Result<()> {
     let pack = RegionPack::load(&source.pack_dir)?;
     // The replica is open in the view worker from the first time it is shown.
@@ -272,6 +277,8 @@ fn run(
     };
     let mut first = true;
     let mut backoff_secs = 1;
+    // The wall's token is checked once the server can be reached, before anything is fetched.
+    let mut role_checked = !wall_only;
     while !stop.load(Ordering::Relaxed) {
         let wait = if first { 0 } else { LONG_POLL_SECS };
         let mut progress = |cursor: i64, latest: i64| {
@@ -284,7 +291,26 @@ fn run(
             }
         };
         let cursor_before = store.cursor()?;
-        match sync_once(&client, &mut store, wait, &mut progress) {
+        let role = if role_checked {
+            Ok(())
+        } else {
+            match client.role() {
+                Ok(Some(role)) if role == Role::Wall.code() => {
+                    role_checked = true;
+                    Ok(())
+                }
+                Ok(role) => anyhow::bail!(
+                    "стена синхронизируется только с токеном роли «стена» (wall), а этот токен — {}: \
+                     ничего не загружено; выдайте токен командой tsur-server token create --role wall",
+                    role.map_or_else(
+                        || "без роли (сервер её не сообщает)".into(),
+                        |r| format!("роли «{r}»")
+                    )
+                ),
+                Err(e) => Err(e),
+            }
+        };
+        match role.and_then(|()| sync_once(&client, &mut store, wait, &mut progress)) {
             Ok(report) => {
                 status.data_as_of = Some(clock.now_utc());
                 status.offline_since = None;

@@ -324,6 +324,18 @@ impl SyncClient {
         read_body(response, &url)
     }
 
+    /// The role of this client's token, as the server knows it (`None` from a server too old to
+    /// say).
+    pub fn role(&self) -> Result<Option<String>, SyncError> {
+        match self.get("/api/v1/whoami") {
+            Ok(body) => Ok(serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("role").and_then(Value::as_str).map(String::from))),
+            Err(SyncError::Server { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Checks that the server speaks our API version; returns what its health says.
     pub fn handshake(&self) -> Result<ServerHealth, SyncError> {
         let caps: Value =

@@ -647,3 +647,52 @@ fn a_simulated_day_of_rotation_and_syncs_leaves_nothing_growing() {
         "egui's memory grew: {after_a_day:?} vs {first_hour:?}"
     );
 }
+
+#[test]
+fn the_wall_refuses_a_token_that_is_not_the_walls_and_loads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::seeded(dir.path(), 300);
+    let operator = server
+        .state
+        .storage
+        .create_token("оператор", Role::Operator, &[], &[])
+        .unwrap()
+        .1;
+    let db = dir.path().join("wall.sqlite");
+    let replica = Replica::Remote {
+        server: server.url(),
+        token: operator,
+        db: db.clone(),
+        ca_cert: None,
+    };
+    let clock = Arc::new(ManualClock::new(start()));
+    let mut h = harness(
+        wall_options(replica, clock, WallConfig::default()),
+        egui::vec2(1920.0, 1080.0),
+    );
+    let started = Instant::now();
+    let failure = loop {
+        h.step();
+        if let Some(failure) = h.state().failure() {
+            break failure.to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the operator's token was not refused"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(failure.contains("токеном роли «стена»"), "{failure}");
+    assert!(failure.contains("«operator»"), "{failure}");
+    h.run_steps(3);
+    assert!(shows(&h, "токеном роли «стена»"), "{:?}", texts(&h));
+    // Not one appeal reached the wall's replica.
+    let appeals: i64 = Store::open_existing(&db)
+        .map(|s| {
+            s.conn()
+                .query_row("SELECT COUNT(*) FROM appeals", [], |r| r.get(0))
+                .unwrap()
+        })
+        .unwrap_or(0);
+    assert_eq!(appeals, 0);
+}

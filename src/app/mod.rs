@@ -291,6 +291,8 @@ impl TsurApp {
             options.clock.clone(),
             views.clone(),
             move || repaint_ctx.request_repaint(),
+            // A wall syncs only with a wall token.
+            options.mode == Mode::Wall,
         );
         let (settings, settings_error) = match &options.settings {
             Some(store) => match store.load() {
@@ -641,7 +643,13 @@ impl TsurApp {
                 LoadEvent::Ready(snapshot) => self.phase = Phase::Ready(snapshot),
                 LoadEvent::Sync(status) => self.sync = Some(status),
                 LoadEvent::Failed(msg) => {
-                    if !matches!(self.phase, Phase::Ready(_)) {
+                    if matches!(self.phase, Phase::Ready(_)) {
+                        // The data on screen stays; what stopped the loader is said.
+                        self.notice = Some(Notice {
+                            text: msg,
+                            is_error: true,
+                        });
+                    } else {
                         self.phase = Phase::Failed(msg);
                     }
                 }

@@ -181,6 +181,7 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/api/v1/capabilities", get(capabilities))
         .route("/api/v1/health", get(health))
         .route("/api/v1/pack", get(pack))
+        .route("/api/v1/whoami", get(whoami))
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/ingest", post(ingest_appeals))
         .route("/api/v1/actions", post(post_actions))
@@ -211,7 +212,7 @@ async fn capabilities(State(state): State<Shared>) -> Json<Value> {
         "min_client_api_version": 2,
         "server_version": env!("CARGO_PKG_VERSION"),
         "storage": state.storage.backend_name(),
-        "endpoints": ["capabilities", "health", "pack", "changes", "ingest", "actions"],
+        "endpoints": ["capabilities", "health", "pack", "changes", "ingest", "actions", "whoami"],
         "actions": ["take", "assign", "classify", "route", "set_status", "answer", "escalate", "extend",
                     "merge_into_problem", "mark_duplicate", "reopen", "note",
                     "confirm_problem", "split_problem", "merge_problems"],
@@ -228,6 +229,18 @@ async fn health(State(state): State<Shared>) -> Result<Json<Value>, ApiError> {
         "storage": state.storage.backend_name(),
         "latest_seq": latest,
         "pack_version": state.pack.version_hash,
+    })))
+}
+
+/// The token's own role and scope, so that a client can refuse a token it must not use (the video
+/// wall syncs only with a wall token).
+async fn whoami(State(state): State<Shared>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let principal = authenticate(&state, &headers).await?;
+    Ok(Json(json!({
+        "user": principal.user,
+        "role": principal.role.code(),
+        "blocks": principal.blocks,
+        "municipalities": principal.municipalities,
     })))
 }
 
