@@ -147,6 +147,7 @@ fn start_wall(
                 overdue_open: None,
                 surge_ratio: None,
                 surge_min_count: 0,
+                ..Default::default()
             },
             ..WallConfig::default()
         },

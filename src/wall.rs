@@ -134,6 +134,10 @@ pub struct AlarmRules {
     pub surge_ratio: Option<f64>,
     /// …with at least this many appeals in its window.
     pub surge_min_count: u64,
+    /// An alarm that is on clears only when its figure falls below this share of its threshold
+    /// (0.9: 10 % below), so that a figure hovering at the threshold does not flip the wall
+    /// every minute; 1 clears it as soon as the threshold is no longer crossed.
+    pub clear_below: f64,
 }
 
 /// Reads a threshold where 0 means "no threshold".
@@ -152,6 +156,7 @@ impl Default for AlarmRules {
             overdue_open: Some(1_000),
             surge_ratio: Some(4.0),
             surge_min_count: 15,
+            clear_below: 0.9,
         }
     }
 }
@@ -265,6 +270,12 @@ impl WallConfig {
         {
             return Err("alarm.surge_ratio: число больше 1".into());
         }
+        let clear = self.alarm.clear_below;
+        if !(clear.is_finite() && clear > 0.0 && clear <= 1.0) {
+            return Err(format!(
+                "alarm.clear_below = {clear}: доля порога больше 0 и не больше 1"
+            ));
+        }
         Ok(())
     }
 
@@ -319,25 +330,46 @@ pub enum Alarm {
     },
 }
 
+/// Whether a figure sets an alarm off, or keeps it on: the full threshold to go off, the lower
+/// `clear_below` share of it to stay on.
+fn crosses(value: f64, threshold: f64, was_on: bool, clear_below: f64) -> bool {
+    let bar = if was_on {
+        threshold * clear_below
+    } else {
+        threshold
+    };
+    value >= bar
+}
+
+const OVERDUE_KEY: &str = "overdue";
+
+fn surge_key(municipality: &str, topic: &str) -> String {
+    format!("surge:{municipality}:{topic}")
+}
+
 impl Alarm {
     /// Names the alarm across refreshes (its figures change, it stays the same alarm).
     pub fn key(&self) -> String {
         match self {
-            Alarm::Overdue { .. } => "overdue".into(),
+            Alarm::Overdue { .. } => OVERDUE_KEY.into(),
             Alarm::Surge {
                 municipality,
                 topic,
                 ..
-            } => format!("surge:{municipality}:{topic}"),
+            } => surge_key(municipality, topic),
         }
     }
 }
 
-/// The alarms the data sets off under `rules`, the overdue alarm first.
-pub fn alarms(rules: &AlarmRules, data: &WallData) -> Vec<Alarm> {
+/// The alarms the data sets off under `rules`, the overdue alarm first. An alarm already on
+/// (`log`) stays on until its figure falls below `clear_below` of its threshold.
+pub fn alarms(rules: &AlarmRules, data: &WallData, log: &AlarmLog) -> Vec<Alarm> {
     let mut out = Vec::new();
+    let on = |key: &str, value: f64, threshold: f64| {
+        crosses(value, threshold, log.is_on(key), rules.clear_below)
+    };
     if let Some(threshold) = rules.overdue_open
-        && data.totals.overdue >= threshold
+        && on(OVERDUE_KEY, data.totals.overdue as f64, threshold as f64)
     {
         out.push(Alarm::Overdue {
             count: data.totals.overdue,
@@ -351,7 +383,10 @@ pub fn alarms(rules: &AlarmRules, data: &WallData) -> Vec<Alarm> {
             data.report
                 .surges
                 .iter()
-                .filter(|s| s.ratio >= ratio && s.count >= rules.surge_min_count)
+                .filter(|s| {
+                    let key = surge_key(&s.municipality_name, &s.topic_name);
+                    on(&key, s.ratio, ratio) && s.count >= rules.surge_min_count
+                })
                 .take(3)
                 .map(|s| Alarm::Surge {
                     municipality: s.municipality_name.clone(),
@@ -373,6 +408,11 @@ pub struct AlarmLog {
 }
 
 impl AlarmLog {
+    /// Whether the alarm of this key is on.
+    pub fn is_on(&self, key: &str) -> bool {
+        self.since.contains_key(key)
+    }
+
     /// Takes the alarms on now; returns each with when it was first seen.
     pub fn update(&mut self, on: &[Alarm], now_utc: i64) -> Vec<(Alarm, i64)> {
         self.since
@@ -524,6 +564,7 @@ surge_min_count = 10
             ("stale_after_secs = 5\n", "stale_after_secs"),
             ("[alarm]\nsurge_ratio = 0.5\n", "surge_ratio"),
             ("[alarm]\noverdue_open = -3\n", "overdue_open"),
+            ("[alarm]\nclear_below = 1.5\n", "clear_below"),
             ("colour = \"red\"\n", "colour"),
         ] {
             std::fs::write(&path, bad).unwrap();
@@ -559,6 +600,19 @@ surge_min_count = 10
         assert_eq!(log.update(&[overdue(15)], 160)[0].1, 100);
         assert!(log.update(&[], 200).is_empty());
         assert_eq!(log.update(&[overdue(11)], 300)[0].1, 300);
+    }
+
+    #[test]
+    fn an_alarm_goes_off_at_its_threshold_and_clears_only_well_below_it() {
+        // Off: the threshold itself sets it off, anything below does not.
+        assert!(crosses(100.0, 100.0, false, 0.9));
+        assert!(!crosses(99.0, 100.0, false, 0.9));
+        // On: it stays on down to 90 % of the threshold, and clears below that.
+        assert!(crosses(95.0, 100.0, true, 0.9));
+        assert!(crosses(90.0, 100.0, true, 0.9));
+        assert!(!crosses(89.0, 100.0, true, 0.9));
+        // clear_below = 1: it clears as soon as the threshold is no longer crossed.
+        assert!(!crosses(99.0, 100.0, true, 1.0));
     }
 
     #[test]

@@ -162,6 +162,7 @@ fn wall_scenes_and_the_alarm() {
             overdue_open: None,
             surge_ratio: None,
             surge_min_count: 0,
+            ..Default::default()
         },
         ..WallConfig::default()
     };
@@ -190,6 +191,7 @@ fn wall_scenes_and_the_alarm() {
             overdue_open: Some(1),
             surge_ratio: None,
             surge_min_count: 0,
+            ..Default::default()
         },
         ..WallConfig::default()
     };

@@ -210,6 +210,8 @@ fn overdue_crossing_the_threshold_takes_the_wall_over_until_it_clears() {
             overdue_open: Some(before + 1),
             surge_ratio: None,
             surge_min_count: 0,
+            // Cleared as soon as the count is below the threshold again (no margin).
+            clear_below: 1.0,
         },
         ..WallConfig::default()
     };
@@ -470,6 +472,7 @@ fn no_scene_shows_personal_data_even_from_a_replica_that_holds_it() {
         overdue_open: None,
         surge_ratio: None,
         surge_min_count: 0,
+        ..Default::default()
     };
     let canvas = WindowSpec {
         columns: 3,
@@ -524,6 +527,7 @@ fn no_scene_shows_personal_data_even_from_a_replica_that_holds_it() {
             overdue_open: Some(1),
             surge_ratio: Some(1.01),
             surge_min_count: 1,
+            ..Default::default()
         },
         ..WallConfig::default()
     });

@@ -863,7 +863,7 @@ impl TsurApp {
             self.logged_first_view = true;
         }
         let now = self.clock.now_utc().timestamp();
-        let on = crate::wall::alarms(&self.wall_config.alarm, &data);
+        let on = crate::wall::alarms(&self.wall_config.alarm, &data, &self.alarm_log);
         self.alarms = self.alarm_log.update(&on, now);
         self.wall_pending = data.seq != self.wall_seq;
         self.wall = Some(data);
