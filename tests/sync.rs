@@ -650,7 +650,11 @@ fn tsur_sync_once_from_the_command_line() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("недоступен"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("недоступен"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl LiveServer {
@@ -817,7 +821,11 @@ fn tsur_sync_over_https_trusts_the_given_certificate_only() {
         !out.status.success(),
         "a self-signed server is not trusted by default"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("недоступен"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("недоступен"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = run(&["--ca-cert", "/nonexistent/ca.pem"]);
     assert!(!out.status.success());
