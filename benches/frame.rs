@@ -22,7 +22,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tsur::app::command::Mode;
-use tsur::app::{AppOptions, TsurApp};
+mod common;
+
+use common::{Headless, percentile, rss_mb};
+use tsur::app::AppOptions;
 use tsur::loader::{Replica, Source};
 use tsur_core::clock::FixedClock;
 use tsur_core::demo::{DemoParams, write_demo_replica};
@@ -30,65 +33,12 @@ use tsur_core::pack::RegionPack;
 
 const FRAMES: usize = 400;
 
-fn rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-/// The app in a bare egui context, as eframe would run it.
-struct Headless {
-    ctx: egui::Context,
-    app: TsurApp,
-    frame: eframe::Frame,
-    size: egui::Vec2,
-    started: Instant,
-}
-
-impl Headless {
-    /// One frame with the pointer at `pointer`: app logic, layout and tessellation.
-    fn frame(&mut self, pointer: egui::Pos2) -> usize {
-        let input = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, self.size)),
-            time: Some(self.started.elapsed().as_secs_f64()),
-            events: vec![egui::Event::PointerMoved(pointer)],
-            ..Default::default()
-        };
-        let (app, frame) = (&mut self.app, &mut self.frame);
-        let output = self.ctx.run_ui(input, |ui| eframe::App::ui(app, ui, frame));
-        self.ctx
-            .tessellate(output.shapes, output.pixels_per_point)
-            .len()
-    }
-}
-
 /// Starts the app and runs frames until it shows its data; how long that took.
 fn start(options: AppOptions) -> Result<(Duration, Headless), Box<dyn std::error::Error>> {
     let started = Instant::now();
-    let ctx = egui::Context::default();
-    // eframe's own constructors for running an app outside a window (kittest uses them too).
-    let _creation = eframe::CreationContext::_new_kittest(ctx.clone());
-    let app = TsurApp::new(&ctx, options);
-    let mut h = Headless {
-        ctx,
-        app,
-        frame: eframe::Frame::_new_kittest(),
-        size: egui::vec2(1920.0, 1080.0),
-        started,
-    };
+    let mut h = Headless::new(options, egui::vec2(1920.0, 1080.0));
     while !h.app.is_settled() {
-        h.frame(egui::pos2(10.0, 10.0));
+        h.frame(Some(egui::pos2(10.0, 10.0)));
         if started.elapsed() > Duration::from_secs(600) {
             return Err("the app did not show its data in 10 minutes".into());
         }
@@ -166,25 +116,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cold.as_secs_f64()
     );
     for _ in 0..5 {
-        h.frame(egui::pos2(10.0, 10.0));
+        h.frame(Some(egui::pos2(10.0, 10.0)));
     }
     println!(
         "resident memory: {:.0} MB with the operator screen up (before the app: {:.0} MB)",
-        rss_mb().unwrap_or(0.0),
-        rss_before.unwrap_or(0.0)
+        rss_mb(),
+        rss_before
     );
 
     for (w, hgt) in [(1920.0, 1080.0), (3840.0, 2160.0)] {
         h.size = egui::vec2(w, hgt);
         for _ in 0..5 {
-            h.frame(egui::pos2(10.0, 10.0));
+            h.frame(Some(egui::pos2(10.0, 10.0)));
         }
         let mut times = Vec::with_capacity(FRAMES);
         for i in 0..FRAMES {
             // The pointer sweeps the map: hover tooltips are part of a frame's work.
             let x = w * (0.3 + 0.5 * (i as f32 / FRAMES as f32));
             let t = Instant::now();
-            std::hint::black_box(h.frame(egui::pos2(x, hgt * 0.25)));
+            std::hint::black_box(h.frame(Some(egui::pos2(x, hgt * 0.25))));
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(f64::total_cmp);

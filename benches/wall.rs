@@ -21,7 +21,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tsur::app::command::Mode;
 use tsur::app::wall::WallShown;
-use tsur::app::{AppOptions, TsurApp};
+mod common;
+
+use common::{Headless, percentile, rss_mb};
+use tsur::app::AppOptions;
 use tsur::loader::{Replica, Source};
 use tsur::wall::{SceneKind, WallConfig};
 use tsur_core::analytics::AppealFacts;
@@ -33,74 +36,26 @@ use tsur_core::store::Store;
 const FRAMES_PER_SCENE: usize = 120;
 const SCENE_SECONDS: i64 = 30;
 
-fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-/// The app in a bare egui context, as eframe would run it.
-struct Headless {
-    ctx: egui::Context,
-    app: TsurApp,
-    frame: eframe::Frame,
-    size: egui::Vec2,
-    started: Instant,
-}
-
-impl Headless {
-    /// One frame: app logic, layout and tessellation; the number of meshes. `size` is in
-    /// physical pixels; the screen is given in points, as eframe gives it (pixels divided by the
-    /// zoom the wall sets, on a screen of one pixel per point).
-    fn frame(&mut self) -> usize {
-        let points = self.size / self.ctx.zoom_factor();
-        let input = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, points)),
-            time: Some(self.started.elapsed().as_secs_f64()),
-            ..Default::default()
-        };
-        let (app, frame) = (&mut self.app, &mut self.frame);
-        let output = self.ctx.run_ui(input, |ui| eframe::App::ui(app, ui, frame));
-        self.ctx
-            .tessellate(output.shapes, output.pixels_per_point)
-            .iter()
-            .map(|p| match &p.primitive {
-                egui::epaint::Primitive::Mesh(mesh) => mesh.vertices.len(),
-                egui::epaint::Primitive::Callback(_) => 0,
-            })
-            .sum()
-    }
-
-    /// Runs frames until the wall shows figures for its newest request.
-    fn settle(&mut self) -> Result<(), Box<dyn std::error::Error>> {
-        let started = Instant::now();
-        loop {
-            self.frame();
-            if self.app.is_wall_settled() {
-                break;
-            }
-            if let Some(failure) = self.app.failure() {
-                return Err(failure.to_string().into());
-            }
-            if started.elapsed() > Duration::from_secs(600) {
-                return Err("the wall did not settle in 10 minutes".into());
-            }
-            std::thread::sleep(Duration::from_millis(1));
+/// Runs frames until the wall shows figures for its newest request.
+fn settle(h: &mut Headless) -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    loop {
+        h.frame(None);
+        if h.app.is_wall_settled() {
+            break;
         }
-        // The zoom the wall sets takes effect on the next frame.
-        self.frame();
-        self.frame();
-        Ok(())
+        if let Some(failure) = h.app.failure() {
+            return Err(failure.to_string().into());
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err("the wall did not settle in 10 minutes".into());
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
+    // The zoom the wall sets takes effect on the next frame.
+    h.frame(None);
+    h.frame(None);
+    Ok(())
 }
 
 fn replica(dir: &Path, pack: &RegionPack, appeals: u64, seed: u64) -> std::path::PathBuf {
@@ -153,18 +108,8 @@ fn start_wall(
         },
         export_dir: None,
     };
-    let ctx = egui::Context::default();
-    // eframe's own constructors for running an app outside a window (kittest uses them too).
-    let _creation = eframe::CreationContext::_new_kittest(ctx.clone());
-    let app = TsurApp::new(&ctx, options);
-    let mut h = Headless {
-        ctx,
-        app,
-        frame: eframe::Frame::_new_kittest(),
-        size: egui::vec2(3840.0, 2160.0),
-        started: Instant::now(),
-    };
-    h.settle()?;
+    let mut h = Headless::new(options, egui::vec2(3840.0, 2160.0));
+    settle(&mut h)?;
     Ok(h)
 }
 
@@ -232,7 +177,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (n, kind) in SceneKind::ALL.iter().enumerate() {
         if n > 0 {
             clock.advance(chrono::Duration::seconds(SCENE_SECONDS));
-            h.settle()?;
+            settle(&mut h)?;
         }
         let now = clock.now_utc().timestamp();
         if h.app.wall_shown(0, now) != Some(WallShown::Scene(*kind)) {
@@ -240,12 +185,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let mut vertices = 0;
         for _ in 0..5 {
-            vertices = h.frame();
+            vertices = h.frame(None);
         }
         let mut times = Vec::with_capacity(FRAMES_PER_SCENE);
         for _ in 0..FRAMES_PER_SCENE {
             let t = Instant::now();
-            std::hint::black_box(h.frame());
+            std::hint::black_box(h.frame(None));
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(f64::total_cmp);
@@ -303,9 +248,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         drop(store);
         h.app.apply_sync(changes);
-        h.settle()?;
+        settle(&mut h)?;
         let t = Instant::now();
-        std::hint::black_box(h.frame());
+        std::hint::black_box(h.frame(None));
         hour_frames.push(t.elapsed().as_secs_f64() * 1000.0);
         if minute % 60 == 0 {
             hour_frames.sort_by(f64::total_cmp);

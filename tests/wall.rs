@@ -291,6 +291,15 @@ impl Server {
         server
     }
 
+    /// A new token for `user` with `role`.
+    fn token(&self, user: &str, role: Role) -> String {
+        self.state
+            .storage
+            .create_token(user, role, &[], &[])
+            .unwrap()
+            .1
+    }
+
     fn url(&self) -> String {
         format!("http://{}", self.address)
     }
@@ -349,12 +358,7 @@ impl Drop for Server {
 fn the_stale_marker_comes_when_the_server_goes_and_leaves_when_it_is_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::seeded(dir.path(), 1_500);
-    let token = server
-        .state
-        .storage
-        .create_token("стена", Role::Wall, &[], &[])
-        .unwrap()
-        .1;
+    let token = server.token("стена", Role::Wall);
     let clock = Arc::new(ManualClock::new(start()));
     let replica = Replica::Remote {
         server: server.url(),
@@ -581,12 +585,7 @@ fn footprint(h: &Harness<'_, TsurApp>) -> Footprint {
 fn a_simulated_day_of_rotation_and_syncs_leaves_nothing_growing() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::seeded(dir.path(), 1_500);
-    let token = server
-        .state
-        .storage
-        .create_token("стена", Role::Wall, &[], &[])
-        .unwrap()
-        .1;
+    let token = server.token("стена", Role::Wall);
     // The day's new appeals: 48 batches of 10, one every half hour.
     let extra_path = dir.path().join("day.sqlite");
     let extra_params = DemoParams {
@@ -656,12 +655,7 @@ fn a_simulated_day_of_rotation_and_syncs_leaves_nothing_growing() {
 fn the_wall_refuses_a_token_that_is_not_the_walls_and_loads_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::seeded(dir.path(), 300);
-    let operator = server
-        .state
-        .storage
-        .create_token("оператор", Role::Operator, &[], &[])
-        .unwrap()
-        .1;
+    let operator = server.token("оператор", Role::Operator);
     let db = dir.path().join("wall.sqlite");
     let replica = Replica::Remote {
         server: server.url(),
